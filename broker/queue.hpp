@@ -1,0 +1,161 @@
+// Queue: one named queue's messages, indexes, limits, blocked senders and receivers, counters.
+//
+// All queue state is touched only on the broker's loop thread; nothing here locks.
+//
+// Order: higher priority first, equal priority by id (= arrival order). Every
+// selection of Selector costs O(log n) or better in the queued messages:
+//   - order_      all messages in queue order          -> type 0, drop-lowest-priority
+//   - types_      type -> that type's messages in queue order -> type T, type < 0
+//   - heads_      each type's first message, in queue order  -> except T (first or second head)
+//   - arrival_    all messages by arrival                -> drop-oldest
+// Invariant: no blocked receiver has a matching message queued (every change
+// that adds messages serves the receivers, oldest first), and blocked senders
+// are admitted strictly first-come first-served.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/set.hpp>
+
+#include "config/config.hpp"
+#include "proto/errc.hpp"
+#include "credentials.hpp"
+#include "message.hpp"
+#include "permissions.hpp"
+#include "selector.hpp"
+
+namespace postbox::broker {
+
+using proto::Errc;
+
+struct QueueAttributes {
+  config::QueueLimits limits;
+  Ownership owner;
+};
+
+/// What a receive asks for (the RECEIVE request minus queue name and timeout).
+struct ReceiveSpec {
+  Selector selector;
+  uint32_t max_size = UINT32_MAX;  // largest payload accepted
+  bool truncate = false;           // cut larger payloads to max_size (MSG_NOERROR)
+  bool peek = false;               // deliver without removing
+  uint32_t max_count = 1;          // deliver up to this many in one go (>= 1)
+};
+
+/// Receives the selected messages of one receive, in order. `payload_size`
+/// is the number of payload bytes to deliver (less than the message's when
+/// truncated). The message is removed (unless peeking) after the call returns.
+class Delivery {
+ public:
+  virtual void deliver(const Message& m, uint32_t payload_size) = 0;
+
+ protected:
+  ~Delivery() = default;
+};
+
+/// A receive waiting for a match. Owned by its connection; linked into the
+/// queue while it waits (auto-unlinks if destroyed). The queue unlinks it
+/// before calling finished(), so finished() may destroy it.
+class ReceiveWaiter : public Delivery, public bi::list_base_hook<AutoUnlink> {
+ public:
+  ReceiveSpec spec;
+  Credentials who;
+  /// ok after one or more deliver() calls; too_big when the matching message
+  /// exceeds max_size without truncate; queue_removed when the queue is deleted.
+  virtual void finished(Errc result) = 0;
+
+ protected:
+  ~ReceiveWaiter() = default;
+};
+
+/// A batch of messages to queue together (one SEND): all or nothing.
+struct Batch {
+  std::vector<MessagePtr> messages;
+  uint64_t payload_bytes = 0;  // sum of payload sizes, what max_bytes counts
+};
+
+/// A send waiting for room, holding its batch.
+class SendWaiter : public bi::list_base_hook<AutoUnlink> {
+ public:
+  Batch batch;
+  Credentials who;
+  /// ok with the ids assigned when the batch was queued; queue_removed when deleted.
+  virtual void finished(Errc result, uint64_t first_id, uint32_t count) = 0;
+
+ protected:
+  ~SendWaiter() = default;
+};
+
+struct QueueStats {
+  uint64_t depth = 0;
+  uint64_t bytes = 0;
+  uint64_t sent_total = 0;      // messages queued
+  uint64_t received_total = 0;  // messages removed by receive
+  uint64_t dropped_total = 0;   // discarded by an overflow policy
+  uint64_t purged_total = 0;
+  uint32_t last_send_pid = 0;
+  uint64_t last_send_ns = 0;  // CLOCK_REALTIME; 0 = never
+  uint32_t last_receive_pid = 0;
+  uint64_t last_receive_ns = 0;
+  uint64_t created_ns = 0;
+  uint64_t blocked_senders = 0;
+  uint64_t blocked_receivers = 0;
+  std::map<uint8_t, uint64_t> depth_per_priority;  // only non-empty priorities
+};
+
+class Queue {
+ public:
+  /// `next_id` is the broker-wide id counter, shared by every queue.
+  Queue(std::string name, QueueAttributes attrs, uint64_t& next_id, uint64_t created_ns);
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  const std::string& name() const noexcept { return name_; }
+  const QueueAttributes& attributes() const noexcept { return attrs_; }
+  /// Changes limits/mode; a limit raised may admit blocked senders.
+  void set_attributes(const QueueAttributes& a);
+
+  /// Queues the whole batch or nothing. ok: queued, ids first_id.. assigned,
+  /// waiting receivers served. queue_full: no room now (and blocked senders, if
+  /// any, come first); the caller may wait_send(). too_big: a message exceeds
+  /// max_message_size, or the batch exceeds the queue's limits outright, so
+  /// waiting could never help. Overflow policies other than reject make room
+  /// by discarding and never return queue_full.
+  Errc send(Batch& batch, const Credentials& who, uint64_t& first_id);
+  void wait_send(SendWaiter& w);
+  /// Unlinks a waiting sender (timeout, disconnect) and admits those behind it.
+  void cancel(SendWaiter& w);
+
+  /// Selects and delivers up to spec.max_count messages. ok: at least one
+  /// delivered. no_message: nothing matches; the caller may wait_receive().
+  /// too_big: the first match is larger than max_size and !truncate; it stays.
+  /// A later match that is too big ends the batch early (it stays queued).
+  Errc receive(const ReceiveSpec& spec, const Credentials& who, Delivery& out);
+  void wait_receive(ReceiveWaiter& w);
+  void cancel(ReceiveWaiter& w);
+
+  /// Removes every message; returns how many. Admits blocked senders.
+  uint64_t purge();
+  /// Fails every waiter with queue_removed. Called before the queue is destroyed.
+  void close();
+
+  QueueStats stats() const;
+  uint64_t depth() const noexcept;
+  uint64_t bytes() const noexcept;
+
+ private:
+  // Implementation state lives in queue.cpp's Impl, keeping the indexes'
+  // template machinery out of every includer.
+  struct Impl;
+  std::string name_;
+  QueueAttributes attrs_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace postbox::broker

@@ -1,0 +1,64 @@
+// postboxd's settings: defaults, the optional JSON file, and validation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace postbox::config {
+
+/// What a queue does when a send finds it full.
+enum class Overflow { reject, drop_oldest, drop_lowest_priority };
+std::string_view to_string(Overflow o) noexcept;
+std::optional<Overflow> parse_overflow(std::string_view s) noexcept;
+
+/// Limits and mode of a queue; also the defaults for queues declared without them.
+struct QueueLimits {
+  uint64_t max_messages = 1u << 20;        // our default, far above SysV's MSGMNB/MSGMAX
+  uint64_t max_bytes = 256ull << 20;       // sum of payload sizes, like msg_qbytes
+  uint32_t max_message_size = 1u << 20;    // SysV MSGMAX is 8192; we allow 1 MiB by default
+  uint32_t mode = 0600;                    // like msgget's permission bits
+  Overflow overflow = Overflow::reject;
+};
+
+/// A queue to declare at start-up (config key "queues").
+struct QueueDecl {
+  std::string name;
+  std::optional<uint64_t> max_messages;
+  std::optional<uint64_t> max_bytes;
+  std::optional<uint32_t> max_message_size;
+  std::optional<uint32_t> mode;
+  std::optional<Overflow> overflow;
+};
+
+struct Config {
+  std::string socket_path;         // empty: paths::default_socket_path()
+  uint32_t socket_mode = 0666;     // queues carry their own permissions
+  std::string data_dir;            // empty: paths::default_data_dir()
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  QueueLimits queue_defaults;
+  uint32_t max_connections = 1024;
+  uint32_t max_frame_size = 16u << 20;           // largest frame body accepted
+  uint64_t max_pending_output = 64ull << 20;     // per connection, before reading pauses
+  uint32_t spin_us = 0;  // busy-poll this long after activity before blocking (0: never)
+  std::vector<QueueDecl> queues;
+};
+
+/// Thrown for an unreadable or invalid config; what() names the file, the key
+/// and what was expected, e.g. "postboxd.json: key 'queue_defaults.mode': expected an
+/// integer 0..0777, got \"rw\"".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Reads a JSON file (comments allowed) over the defaults in `base`.
+Config load_file(const std::string& path, Config base = {});
+/// Same, from text; `origin` names the source in errors.
+Config load_string(const std::string& text, const std::string& origin, Config base = {});
+/// Checks cross-field rules (e.g. max_message_size <= max_frame_size); throws ConfigError.
+void validate(const Config& c);
+
+}  // namespace postbox::config

@@ -1,0 +1,15 @@
+// Where postboxd and postbox look for the socket and the data directory when not told.
+#pragma once
+
+#include <string>
+
+namespace postbox::config {
+
+/// $POSTBOX_SOCKET if set; else $XDG_RUNTIME_DIR/postbox/postbox.sock if that
+/// is set; else /run/postbox/postbox.sock for root and
+/// /tmp/postbox-$UID/postbox.sock for others. Both binaries use this.
+std::string default_socket_path();
+/// /var/lib/postbox for root; else $XDG_STATE_HOME/postbox or ~/.local/state/postbox.
+std::string default_data_dir();
+
+}  // namespace postbox::config
