@@ -1,0 +1,21 @@
+# The daemon: sessions, dispatch and the process around the queue core.
+add_library(postbox_broker STATIC
+  admin_handlers.cpp
+  admin_json.cpp
+  broker.cpp
+  deadlines.cpp
+  dispatch.cpp
+  listener.cpp
+  logging.cpp
+  receive_handler.cpp
+  send_handler.cpp
+  session.cpp
+  systemd.cpp)
+target_compile_definitions(postbox_broker PUBLIC POSTBOX_VERSION="${PROJECT_VERSION}")
+target_link_libraries(postbox_broker
+  PUBLIC postbox_broker_core postbox_asio nlohmann_json::nlohmann_json spdlog::spdlog
+  PRIVATE postbox_warnings)
+
+add_executable(postboxd main.cpp)
+target_link_libraries(postboxd PRIVATE postbox_broker postbox_config CLI11::CLI11 postbox_warnings)
+install(TARGETS postboxd RUNTIME DESTINATION sbin)

@@ -1,0 +1,93 @@
+// Dispatch: the kind switch, HELLO ordering, and the shared lookup helper.
+#include "broker/dispatch.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "broker/handlers.hpp"
+#include "proto/messages.hpp"
+
+namespace postbox::broker {
+
+using proto::Errc;
+using proto::Kind;
+
+void dispatch(Session& s, const proto::Frame& f) {
+  const uint32_t rid = f.header.request_id;
+  if (!s.greeted() && f.header.kind != Kind::hello) {
+    s.fail_protocol(rid, "HELLO must be the first request on a connection");
+    return;
+  }
+  switch (f.header.kind) {
+    case Kind::hello:
+      return handle_hello(s, f);
+    case Kind::declare:
+      return handle_declare(s, f);
+    case Kind::remove:
+      return handle_delete(s, f);
+    case Kind::purge:
+      return handle_purge(s, f);
+    case Kind::stat:
+      return handle_stat(s, f);
+    case Kind::list:
+      return handle_list(s, f);
+    case Kind::send:
+      return handle_send(s, f);
+    case Kind::receive:
+      return handle_receive(s, f);
+    case Kind::error:
+      break;
+  }
+  char text[80];
+  const auto raw = static_cast<unsigned>(f.header.kind);
+  if (proto::is_reply(f.header.kind)) {
+    std::snprintf(text, sizeof text, "a client may not send reply frames (kind 0x%04x)", raw);
+    s.fail_protocol(rid, text);
+    return;
+  }
+  // The framing is intact, so a newer client's unknown request is refused
+  // without dropping the connection.
+  std::snprintf(text, sizeof text, "unknown request kind 0x%04x", raw);
+  s.reply_error(rid, Errc::invalid_argument, text);
+}
+
+std::string quoted_queue(std::string_view name) {
+  std::string q = "queue '";
+  q.append(name);
+  q += '\'';
+  return q;
+}
+
+Queue* find_queue_or_reply(Session& s, uint32_t rid, std::string_view name) {
+  if (!valid_queue_name(name)) {
+    s.reply_error(
+        rid, Errc::invalid_argument,
+        "invalid queue name '" + std::string(name) + "': use 1-255 bytes of A-Z a-z 0-9 . _ -");
+    return nullptr;
+  }
+  Queue* q = s.context().store.find(name);
+  if (!q) s.reply_error(rid, Errc::no_such_queue, "no such queue '" + std::string(name) + "'");
+  return q;
+}
+
+void handle_hello(Session& s, const proto::Frame& f) {
+  const uint32_t rid = f.header.request_id;
+  if (s.greeted()) return s.fail_protocol(rid, "HELLO sent twice");
+  auto hello = proto::decode_hello(f.body);
+  if (!hello) return s.fail_protocol(rid, "malformed HELLO (wrong magic or length)");
+  if (hello->version < 1) {
+    s.reply_error(rid, Errc::unsupported_version,
+                  "protocol version 0 is not supported; this broker speaks 1");
+    return;
+  }
+  s.set_greeted();
+  const auto& cfg = s.context().config;
+  proto::HelloReply reply;
+  reply.version = std::min<uint16_t>(hello->version, proto::kVersion);
+  reply.max_frame_body = cfg.max_frame_size;
+  reply.max_message_size = s.context().store.message_size_ceiling();
+  reply.broker_version = s.context().broker_version;
+  proto::encode(reply, s.output(), rid);
+}
+
+}  // namespace postbox::broker

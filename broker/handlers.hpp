@@ -1,0 +1,28 @@
+// The request handlers, one per kind; reached only through dispatch().
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "broker/session.hpp"
+#include "proto/decoder.hpp"
+
+namespace postbox::broker {
+
+void handle_hello(Session& s, const proto::Frame& f);
+void handle_declare(Session& s, const proto::Frame& f);
+void handle_delete(Session& s, const proto::Frame& f);
+void handle_purge(Session& s, const proto::Frame& f);
+void handle_stat(Session& s, const proto::Frame& f);
+void handle_list(Session& s, const proto::Frame& f);
+void handle_send(Session& s, const proto::Frame& f);
+void handle_receive(Session& s, const proto::Frame& f);
+
+/// Finds a queue by name for a request, or answers with invalid_argument
+/// (bad name) / no_such_queue and returns nullptr.
+Queue* find_queue_or_reply(Session& s, uint32_t request_id, std::string_view name);
+
+/// "queue 'jobs'" — the way every message names a queue.
+std::string quoted_queue(std::string_view name);
+
+}  // namespace postbox::broker

@@ -1,0 +1,83 @@
+// postboxd: parse flags → load config → run the broker → exit status.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "broker/broker.hpp"
+#include "broker/exit_status.hpp"
+#include "broker/logging.hpp"
+#include "config/config.hpp"
+#include "config/paths.hpp"
+
+namespace {
+
+using postbox::broker::ExitStatus;
+
+struct Flags {
+  std::optional<std::string> config_file;
+  std::optional<std::string> socket;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> log_level;
+  std::optional<uint32_t> spin_us;
+};
+
+postbox::config::Config load_config(const Flags& f) {
+  postbox::config::Config c;
+  if (f.config_file) c = postbox::config::load_file(*f.config_file);
+  if (f.socket) c.socket_path = *f.socket;
+  if (f.data_dir) c.data_dir = *f.data_dir;
+  if (f.log_level) c.log_level = *f.log_level;
+  if (f.spin_us) c.spin_us = *f.spin_us;
+  if (c.socket_path.empty()) c.socket_path = postbox::config::default_socket_path();
+  if (c.data_dir.empty()) c.data_dir = postbox::config::default_data_dir();
+  postbox::config::validate(c);
+  return c;
+}
+
+int fail(ExitStatus status, const std::string& what) {
+  std::fprintf(stderr, "postboxd: %s\n", what.c_str());
+  return static_cast<int>(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app{"postboxd: the postbox message broker"};
+  app.set_version_flag("--version", "postboxd " POSTBOX_VERSION);
+  app.add_option("--config", flags.config_file, "JSON configuration file (comments allowed)");
+  app.add_option("--socket", flags.socket, "Unix socket path (overrides the file)");
+  app.add_option("--data-dir", flags.data_dir, "directory for durable queues");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical, off");
+  app.add_option("--spin-us", flags.spin_us,
+                 "busy-poll this many µs after activity before blocking");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitStatus::usage);
+  }
+
+  postbox::config::Config cfg;
+  try {
+    cfg = load_config(flags);
+  } catch (const postbox::config::ConfigError& e) {
+    return fail(ExitStatus::config, e.what());
+  }
+  postbox::broker::setup_logging(cfg.log_level);
+  // Writes to a vanished client must fail with EPIPE, not kill the broker.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    postbox::broker::Broker broker(std::move(cfg));
+    broker.run();
+  } catch (const postbox::broker::StartupError& e) {
+    return fail(e.status, e.what());
+  } catch (const std::exception& e) {
+    return fail(ExitStatus::failure, e.what());
+  }
+  return static_cast<int>(ExitStatus::ok);
+}

@@ -1,0 +1,204 @@
+// Session: one connection's read → decode → dispatch → coalesced write cycle.
+#include "broker/session.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "broker/dispatch.hpp"
+#include "proto/messages.hpp"
+
+namespace postbox::broker {
+
+namespace asio = boost::asio;
+
+namespace {
+// One read brings up to this much; frames larger than it grow the buffer.
+constexpr std::size_t kInitialReadBuffer = 256 * 1024;
+
+Credentials peer_credentials(int fd) {
+  ucred uc{};
+  socklen_t len = sizeof uc;
+  Credentials c;
+  // A Unix stream socket always has peer credentials; if the call fails we
+  // keep uid 0xFFFFFFFF so the peer gets no rights rather than root's.
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
+    c.pid = static_cast<uint32_t>(uc.pid);
+    c.uid = uc.uid;
+    c.gid = uc.gid;
+  } else {
+    c.uid = c.gid = 0xFFFFFFFFu;
+  }
+  return c;
+}
+}  // namespace
+
+Session::Session(Context& ctx, Socket socket, uint64_t id, std::function<void(Session&)> on_closed)
+    : ctx_(ctx), socket_(std::move(socket)), id_(id), on_closed_(std::move(on_closed)) {
+  peer_ = peer_credentials(socket_.native_handle());
+  in_.resize(kInitialReadBuffer);
+}
+
+Session::~Session() {
+  cancel_pending(proto::Errc::shutting_down);
+}
+
+void Session::start() {
+  do_read();
+}
+
+void Session::stop() {
+  if (ended_ || closing_) return;
+  closing_ = true;
+  cancel_pending(proto::Errc::shutting_down);
+  boost::system::error_code ignored;
+  // Wakes the outstanding read with end-of-file; replies already gathered still go out.
+  socket_.shutdown(Socket::shutdown_receive, ignored);
+  if (!writing_active_ && out_.empty())
+    end();
+  else
+    do_write();
+}
+
+bool Session::output_over_limit() const noexcept {
+  return out_.size() + writing_.size() > ctx_.config.max_pending_output;
+}
+
+void Session::do_read() {
+  if (reading_ || closing_ || ended_) return;
+  if (in_end_ == in_.size()) {
+    // Full of one partial frame: the decoder already checked its size
+    // against the limit, so growing to hold it is bounded.
+    in_.resize(in_.size() * 2);
+  }
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->reading_ = false;
+                            if (ec) {
+                              // EOF or reset: send what is gathered, then go.
+                              self->closing_ = true;
+                              self->cancel_pending(proto::Errc::shutting_down);
+                              if (!self->writing_active_ && self->out_.empty())
+                                self->end();
+                              else
+                                self->do_write();
+                              return;
+                            }
+                            self->on_read(n);
+                          });
+}
+
+void Session::on_read(std::size_t n) {
+  if (ended_) return;
+  in_end_ += n;
+  process_input();
+  do_write();
+  if (!output_over_limit()) do_read();
+}
+
+void Session::process_input() {
+  const uint32_t max_body = ctx_.config.max_frame_size;
+  while (!closing_ && !output_over_limit()) {
+    auto input = std::span<const std::byte>(in_.data() + in_begin_, in_end_ - in_begin_);
+    auto r = proto::decode_frame(input, max_body);
+    if (r.status == proto::DecodeStatus::need_more) break;
+    if (r.status == proto::DecodeStatus::error) {
+      uint32_t rid = 0;
+      if (input.size() >= proto::kHeaderSize) rid = proto::decode_header(input.data()).request_id;
+      fail_protocol(rid, r.error);
+      break;
+    }
+    in_begin_ += r.consumed;
+    dispatch(*this, r.frame);
+  }
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+  } else if (in_begin_ > 0 && (in_begin_ > in_.size() / 2 || in_end_ == in_.size())) {
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+  // Make room for a large frame's body in one read rather than many doublings.
+  if (in_end_ - in_begin_ >= proto::kHeaderSize) {
+    auto h = proto::decode_header(in_.data() + in_begin_);
+    std::size_t need = in_begin_ + proto::kHeaderSize + h.body_size;
+    if (h.body_size <= max_body && need > in_.size()) in_.resize(need);
+  }
+}
+
+void Session::reply_ready() {
+  if (write_posted_ || writing_active_ || ended_) return;
+  write_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->write_posted_ = false;
+    self->do_write();
+  });
+}
+
+void Session::do_write() {
+  if (writing_active_ || out_.empty() || ended_) return;
+  std::swap(out_, writing_);
+  writing_active_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->writing_active_ = false;
+                      if (ec) {
+                        self->end();
+                        return;
+                      }
+                      self->on_written();
+                    });
+}
+
+void Session::on_written() {
+  writing_.clear();
+  if (ended_) return;
+  if (!out_.empty()) {
+    do_write();
+  } else if (closing_) {
+    end();
+    return;
+  }
+  // Input held back by backpressure: finish it, then read again.
+  if (!output_over_limit()) {
+    if (in_end_ > in_begin_) {
+      process_input();
+      do_write();
+    }
+    if (!output_over_limit()) do_read();
+  }
+}
+
+void Session::reply_error(uint32_t request_id, proto::Errc code, std::string_view message) {
+  if (message.size() > 0xFFFF) message = message.substr(0, 0xFFFF);
+  proto::encode(proto::ErrorReply{code, message}, out_, request_id);
+}
+
+void Session::fail_protocol(uint32_t request_id, std::string_view message) {
+  reply_error(request_id, proto::Errc::protocol_error, message);
+  closing_ = true;
+  cancel_pending(proto::Errc::shutting_down);
+}
+
+void Session::cancel_pending(proto::Errc code) {
+  while (!pending_.empty()) {
+    Pending& p = pending_.front();
+    pending_.pop_front();
+    p.cancel(code);  // answers and deletes itself
+  }
+}
+
+void Session::end() {
+  if (ended_) return;
+  ended_ = true;
+  closing_ = true;
+  cancel_pending(proto::Errc::shutting_down);
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  if (on_closed_) on_closed_(*this);
+}
+
+}  // namespace postbox::broker
