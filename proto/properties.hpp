@@ -27,6 +27,9 @@ struct Properties {
   bool empty() const noexcept { return !correlation_id && !reply_to && headers.empty(); }
 };
 
+/// True when every field fits its length prefix (header keys up to 65535
+/// bytes, each entry's value under 4 GiB); the encoders assert it.
+bool properties_encodable(const Properties& p) noexcept;
 /// Encodes to the TLV form carried on the wire.
 std::vector<std::byte> encode_properties(const Properties& p);
 /// Appends the TLV form to `out`.
