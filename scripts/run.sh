@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command: install dependencies, build, and run postboxd on its embedded defaults.
+# Extra arguments go to postboxd (e.g. --socket /tmp/pb.sock).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+POSTBOX_BUILD_TYPE=Release scripts/build.sh -DBUILD_TESTING=OFF
+exec build/broker/postboxd "$@"

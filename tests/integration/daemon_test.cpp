@@ -1,0 +1,119 @@
+// postboxd as a process: socket ownership, stale sockets, clean shutdown, start-up errors.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "proto/messages.hpp"
+#include "tests/support/raw_conn.hpp"
+#include "tests/support/test_broker.hpp"
+
+namespace postbox::testing {
+namespace {
+
+using proto::Errc;
+using proto::Kind;
+
+bool exists(const std::string& p) {
+  struct stat st{};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+TEST(Daemon, SecondBrokerOnALiveSocketRefusesToStart) {
+  TestBroker first;
+  TestBroker::Options opts;
+  opts.socket = first.socket();
+  auto second = start_expecting_failure(opts);
+  EXPECT_EQ(second.status, 4);
+  EXPECT_NE(second.log.find("another broker is already listening"), std::string::npos) << second.log;
+  RawConn still(first.socket());  // the first broker's socket is untouched
+  still.hello();
+}
+
+TEST(Daemon, StaleSocketFileIsReplaced) {
+  std::string socket_path;
+  {
+    TestBroker crashed;
+    socket_path = crashed.socket();
+    EXPECT_EQ(crashed.stop(SIGKILL), 128 + SIGKILL);
+    ASSERT_TRUE(exists(socket_path));  // SIGKILL leaves the file behind
+    TestBroker::Options opts;
+    opts.socket = socket_path;
+    TestBroker next(opts);
+    RawConn c(next.socket());
+    c.hello();
+  }
+}
+
+TEST(Daemon, SigtermExitsCleanlyAndRemovesTheSocket) {
+  TestBroker b;
+  const std::string path = b.socket();
+  EXPECT_EQ(b.stop(SIGTERM), 0);
+  EXPECT_FALSE(exists(path));
+}
+
+TEST(Daemon, SigtermFailsBlockedRequestsWithShuttingDown) {
+  TestBroker b;
+  RawConn c(b.socket());
+  c.hello();
+  std::vector<std::byte> out;
+  proto::encode_json(Kind::declare, R"({"queue":"q"})", out, 1);
+  proto::ReceiveRequest r;
+  r.queue = "q";
+  r.timeout_ms = proto::kWaitForever;
+  proto::encode(r, out, 2);
+  c.send(out);
+  ASSERT_TRUE(c.expect());
+  ::kill(b.pid(), SIGTERM);
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->header.request_id, 2u);
+  ASSERT_EQ(f->header.kind, Kind::error);
+  EXPECT_EQ(proto::decode_error(f->body)->code, Errc::shutting_down);
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(b.stop(SIGTERM), 0);
+}
+
+TEST(Daemon, PathThatIsNotASocketIsLeftAlone) {
+  char tmpl[] = "/tmp/postbox-notsock-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/file";
+  { std::FILE* f = std::fopen(path.c_str(), "w"); std::fputs("data", f); std::fclose(f); }
+  TestBroker::Options opts;
+  opts.socket = path;
+  auto r = start_expecting_failure(opts);
+  EXPECT_EQ(r.status, 5);
+  EXPECT_NE(r.log.find("is not a socket"), std::string::npos) << r.log;
+  EXPECT_TRUE(exists(path));
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(Daemon, InvalidConfigNamesTheKey) {
+  TestBroker::Options opts;
+  opts.config_json = R"({"queue_defaults": {"mode": "rw"}})";
+  auto r = start_expecting_failure(opts);
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.log.find("queue_defaults.mode"), std::string::npos) << r.log;
+}
+
+TEST(Daemon, ConfiguredQueuesExistAtStart) {
+  TestBroker::Options opts;
+  opts.config_json = R"({"queues": [{"name": "jobs", "max_messages": 10}]})";
+  TestBroker b(opts);
+  RawConn c(b.socket());
+  c.hello();
+  std::vector<std::byte> out;
+  proto::encode_json(Kind::stat, R"({"queue":"jobs"})", out, 2);
+  c.send(out);
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->header.kind, proto::reply_kind(Kind::stat));
+  std::string body(reinterpret_cast<const char*>(f->body.data()), f->body.size());
+  EXPECT_NE(body.find("\"max_messages\":10"), std::string::npos) << body;
+}
+
+}  // namespace
+}  // namespace postbox::testing

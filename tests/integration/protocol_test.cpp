@@ -1,0 +1,253 @@
+// Raw frames against a real postboxd: ordering rules, malformed input, pipelining, out-of-order replies.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "proto/messages.hpp"
+#include "tests/support/raw_conn.hpp"
+#include "tests/support/test_broker.hpp"
+
+namespace postbox::testing {
+namespace {
+
+using proto::Errc;
+using proto::Kind;
+using Bytes = std::vector<std::byte>;
+
+Bytes json_frame(Kind kind, std::string_view json, uint32_t rid) {
+  Bytes out;
+  proto::encode_json(kind, json, out, rid);
+  return out;
+}
+
+Bytes send_frame(std::string_view queue, std::string_view payload, uint32_t rid, int64_t type = 1) {
+  Bytes out;
+  auto body = proto::begin_send({queue, 0, 1}, out, rid);
+  proto::OutgoingMessage m;
+  m.type = type;
+  m.payload = std::as_bytes(std::span(payload.data(), payload.size()));
+  proto::append_outgoing(m, out);
+  proto::finish_frame(out, body);
+  return out;
+}
+
+Bytes receive_frame(std::string_view queue, uint32_t rid, uint32_t timeout_ms, int64_t type = 0) {
+  Bytes out;
+  proto::ReceiveRequest r;
+  r.queue = queue;
+  r.type = type;
+  r.timeout_ms = timeout_ms;
+  proto::encode(r, out, rid);
+  return out;
+}
+
+Errc error_code_of(const RawFrame& f) {
+  EXPECT_EQ(f.header.kind, Kind::error);
+  auto e = proto::decode_error(f.body);
+  return e ? e->code : Errc::internal_error;
+}
+
+class Protocol : public ::testing::Test {
+ protected:
+  TestBroker broker_;
+};
+
+TEST_F(Protocol, RequestBeforeHelloIsAProtocolErrorAndCloses) {
+  RawConn c(broker_.socket());
+  c.send(json_frame(Kind::list, "{}", 7));
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->header.request_id, 7u);
+  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Protocol, HelloWithWrongMagicIsRefused) {
+  RawConn c(broker_.socket());
+  Bytes out;
+  proto::encode(proto::Hello{}, out, 1);
+  out[proto::kHeaderSize] = std::byte{'X'};
+  c.send(out);
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Protocol, HelloNegotiatesVersionAndAnnouncesLimits) {
+  RawConn c(broker_.socket());
+  Bytes out;
+  proto::encode(proto::Hello{7, "future-client"}, out, 1);
+  c.send(out);
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->header.kind, proto::reply_kind(Kind::hello));
+  auto h = proto::decode_hello_reply(f->body);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->version, proto::kVersion);
+  EXPECT_GT(h->max_frame_body, 4096u);
+  EXPECT_GT(h->max_message_size, 0u);
+  EXPECT_LT(h->max_message_size, h->max_frame_body);
+}
+
+TEST_F(Protocol, OversizedFrameIsRefusedFromItsHeaderAlone) {
+  RawConn c(broker_.socket());
+  c.hello();
+  Bytes header(proto::kHeaderSize);
+  proto::encode_header({proto::kMaxFrameBodyCeiling, Kind::send, 0, 9}, header.data());
+  c.send(header);  // no body follows: the broker must not wait for 256 MiB
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->header.request_id, 9u);
+  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Protocol, TruncatedSendBodyIsAProtocolError) {
+  RawConn c(broker_.socket());
+  c.hello();
+  c.send(json_frame(Kind::declare, R"({"queue":"q"})", 2));
+  ASSERT_TRUE(c.expect());
+  Bytes f = send_frame("q", "hello", 3);
+  // Claim two messages while carrying one.
+  const std::size_t count_at = proto::kHeaderSize + 1 + 1 + 4;
+  uint32_t two = 2;
+  std::memcpy(f.data() + count_at, &two, 4);
+  c.send(f);
+  auto r = c.expect();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_code_of(*r), Errc::protocol_error);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Protocol, UnknownRequestKindIsRefusedButTheConnectionStays) {
+  RawConn c(broker_.socket());
+  c.hello();
+  Bytes f(proto::kHeaderSize);
+  proto::encode_header({0, static_cast<Kind>(0x0042), 0, 5}, f.data());
+  c.send(f);
+  auto r = c.expect();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_code_of(*r), Errc::invalid_argument);
+  c.send(json_frame(Kind::list, "{}", 6));
+  auto l = c.expect();
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->header.kind, proto::reply_kind(Kind::list));
+}
+
+TEST_F(Protocol, RandomGarbageNeverCrashesTheBroker) {
+  const unsigned seed = 20261202;
+  std::printf("seed %u\n", seed);
+  std::mt19937 rng(seed);
+  for (int round = 0; round < 200; ++round) {
+    RawConn c(broker_.socket());
+    if (round % 2) c.hello();
+    Bytes junk(1 + rng() % 300);
+    for (auto& b : junk) b = static_cast<std::byte>(rng());
+    c.send(junk);
+    // Each round ends either in an error + close, or the broker waiting for more.
+    (void)c.expect(std::chrono::milliseconds(round % 10 == 0 ? 200 : 1));
+  }
+  RawConn after(broker_.socket());
+  after.hello();
+  after.send(json_frame(Kind::list, "{}", 2));
+  auto l = after.expect();
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->header.kind, proto::reply_kind(Kind::list));
+}
+
+TEST_F(Protocol, ManyFramesInOneWriteAreAllAnswered) {
+  RawConn c(broker_.socket());
+  c.hello();
+  Bytes batch = json_frame(Kind::declare, R"({"queue":"pipe"})", 1);
+  constexpr uint32_t kSends = 500;
+  for (uint32_t i = 0; i < kSends; ++i) {
+    auto f = send_frame("pipe", "m" + std::to_string(i), 100 + i);
+    batch.insert(batch.end(), f.begin(), f.end());
+  }
+  c.send(batch);
+  auto d = c.expect();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->header.request_id, 1u);
+  uint64_t last_id = 0;
+  for (uint32_t i = 0; i < kSends; ++i) {
+    auto r = c.expect();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header.request_id, 100 + i);
+    auto s = proto::decode_send_reply(r->body);
+    ASSERT_TRUE(s);
+    EXPECT_GT(s->first_id, last_id);
+    last_id = s->first_id;
+  }
+}
+
+TEST_F(Protocol, SplitIntoSingleBytesStillParses) {
+  RawConn c(broker_.socket());
+  Bytes all;
+  proto::encode(proto::Hello{}, all, 1);
+  auto l = json_frame(Kind::list, "{}", 2);
+  all.insert(all.end(), l.begin(), l.end());
+  for (std::byte b : all) c.send({b});
+  auto h = c.expect();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->header.kind, proto::reply_kind(Kind::hello));
+  auto r = c.expect();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header.kind, proto::reply_kind(Kind::list));
+}
+
+TEST_F(Protocol, BlockedReceiveDoesNotStallLaterRequests) {
+  RawConn c(broker_.socket());
+  c.hello();
+  c.send(json_frame(Kind::declare, R"({"queue":"wait"})", 1));
+  ASSERT_TRUE(c.expect());
+  c.send(receive_frame("wait", 10, proto::kWaitForever));
+  c.send(json_frame(Kind::stat, R"({"queue":"wait"})", 11));
+  auto stat = c.expect();
+  ASSERT_TRUE(stat);
+  EXPECT_EQ(stat->header.request_id, 11u);  // answered while 10 still waits
+
+  RawConn producer(broker_.socket());
+  producer.hello();
+  producer.send(send_frame("wait", "wake", 1));
+  ASSERT_TRUE(producer.expect());
+  auto got = c.expect();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->header.request_id, 10u);
+  proto::ReceiveReplyReader rr;
+  ASSERT_TRUE(rr.open(got->body));
+  proto::DeliveredMessage m;
+  ASSERT_TRUE(rr.next(m));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()), "wake");
+}
+
+TEST_F(Protocol, ReceiveTimesOutWithNoMessage) {
+  RawConn c(broker_.socket());
+  c.hello();
+  c.send(json_frame(Kind::declare, R"({"queue":"empty"})", 1));
+  ASSERT_TRUE(c.expect());
+  c.send(receive_frame("empty", 2, 50));
+  auto r = c.expect();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_code_of(*r), Errc::no_message);
+}
+
+TEST_F(Protocol, MalformedJsonBodyIsAnInvalidArgument) {
+  RawConn c(broker_.socket());
+  c.hello();
+  c.send(json_frame(Kind::declare, "{not json", 3));
+  auto r = c.expect();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_code_of(*r), Errc::invalid_argument);
+  c.send(json_frame(Kind::declare, R"({"queue":"q","colour":"red"})", 4));
+  r = c.expect();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_code_of(*r), Errc::invalid_argument);
+  auto e = proto::decode_error(r->body);
+  ASSERT_TRUE(e);
+  EXPECT_NE(std::string(e->message).find("colour"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace postbox::testing
