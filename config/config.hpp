@@ -16,10 +16,10 @@ std::optional<Overflow> parse_overflow(std::string_view s) noexcept;
 
 /// Limits and mode of a queue; also the defaults for queues declared without them.
 struct QueueLimits {
-  uint64_t max_messages = 1u << 20;        // our default, far above SysV's MSGMNB/MSGMAX
-  uint64_t max_bytes = 256ull << 20;       // sum of payload sizes, like msg_qbytes
-  uint32_t max_message_size = 1u << 20;    // SysV MSGMAX is 8192; we allow 1 MiB by default
-  uint32_t mode = 0600;                    // like msgget's permission bits
+  uint64_t max_messages = 1u << 20;      // our default, far above SysV's MSGMNB/MSGMAX
+  uint64_t max_bytes = 256ull << 20;     // sum of payload sizes, like msg_qbytes
+  uint32_t max_message_size = 1u << 20;  // SysV MSGMAX is 8192; we allow 1 MiB by default
+  uint32_t mode = 0600;                  // like msgget's permission bits
   Overflow overflow = Overflow::reject;
 };
 
@@ -40,8 +40,8 @@ struct Config {
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   QueueLimits queue_defaults;
   uint32_t max_connections = 1024;
-  uint32_t max_frame_size = 16u << 20;           // largest frame body accepted
-  uint64_t max_pending_output = 64ull << 20;     // per connection, before reading pauses
+  uint32_t max_frame_size = 16u << 20;        // largest frame body accepted
+  uint64_t max_pending_output = 64ull << 20;  // per connection, before reading pauses
   uint32_t spin_us = 0;  // busy-poll this long after activity before blocking (0: never)
   std::vector<QueueDecl> queues;
 };
@@ -55,10 +55,14 @@ class ConfigError : public std::runtime_error {
 };
 
 /// Reads a JSON file (comments allowed) over the defaults in `base`.
+/// Keys present replace base's values ("queues" replaces the whole list);
+/// the result has passed validate(). Unknown and repeated keys are errors.
 Config load_file(const std::string& path, Config base = {});
 /// Same, from text; `origin` names the source in errors.
 Config load_string(const std::string& text, const std::string& origin, Config base = {});
-/// Checks cross-field rules (e.g. max_message_size <= max_frame_size); throws ConfigError.
+/// Checks every range and cross-field rule (e.g. max_message_size <=
+/// max_frame_size - 256, valid and unique queue names); throws ConfigError
+/// starting "config: ". Call it again after flags change a loaded Config.
 void validate(const Config& c);
 
 }  // namespace postbox::config
