@@ -68,9 +68,9 @@ class KernelQueue {
     int flags = IPC_NOWAIT | (except ? MSG_EXCEPT : 0) | (truncate ? MSG_NOERROR : 0);
     ssize_t n = ::msgrcv(id_, &buf_, max_size, msgtyp, flags);
     if (n < 0) {
-      if (errno == ENOMSG) return {Outcome::no_message};
+      if (errno == ENOMSG) return {Outcome::no_message, 0, {}};
       EXPECT_EQ(errno, E2BIG) << std::strerror(errno);
-      return {Outcome::too_big};
+      return {Outcome::too_big, 0, {}};
     }
     return {Outcome::ok, buf_.mtype, std::string(buf_.mtext, static_cast<std::size_t>(n))};
   }
@@ -129,9 +129,9 @@ class BrokerQueue {
     if (!f) throw std::runtime_error("no reply to RECEIVE");
     if (f->header.kind == proto::Kind::error) {
       auto e = proto::decode_error(f->body);
-      if (e->code == Errc::no_message) return {Outcome::no_message};
+      if (e->code == Errc::no_message) return {Outcome::no_message, 0, {}};
       EXPECT_EQ(e->code, Errc::too_big) << e->message;
-      return {Outcome::too_big};
+      return {Outcome::too_big, 0, {}};
     }
     proto::ReceiveReplyReader rr;
     proto::DeliveredMessage m;
