@@ -5,7 +5,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "proto/messages.hpp"
 #include "tests/support/raw_conn.hpp"
@@ -20,6 +23,38 @@ using proto::Kind;
 bool exists(const std::string& p) {
   struct stat st{};
   return ::lstat(p.c_str(), &st) == 0;
+}
+
+/// Context switches of `pid` so far: every wake-up of an idle process is one.
+long context_switches(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  long total = 0;
+  while (std::getline(f, line)) {
+    if (line.find("ctxt_switches:") != std::string::npos) {
+      total += std::stol(line.substr(line.find(':') + 1));
+    }
+  }
+  return total;
+}
+
+TEST(Daemon, IdleBrokerNeverWakesUp) {
+  TestBroker b;
+  RawConn c(b.socket());
+  c.hello();
+  std::vector<std::byte> out;
+  proto::encode_json(Kind::declare, R"({"queue":"q"})", out, 1);
+  proto::ReceiveRequest r;
+  r.queue = "q";
+  r.timeout_ms = proto::kWaitForever;
+  proto::encode(r, out, 2);
+  c.send(out);
+  ASSERT_TRUE(c.expect());  // declared; the receive now waits with no deadline
+  const long before = context_switches(b.pid());
+  // A measurement window, not a synchronisation: nothing is due in it, so
+  // a broker without polling loops or periodic timers is never scheduled.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(context_switches(b.pid()), before);
 }
 
 TEST(Daemon, SecondBrokerOnALiveSocketRefusesToStart) {
