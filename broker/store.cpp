@@ -1,0 +1,162 @@
+// QueueStore: declaring (create, open, change), finding, removing and listing queues.
+#include "broker/store.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+
+namespace postbox::broker {
+
+namespace {
+
+constexpr std::size_t kMaxNameLength = 255;
+constexpr uint32_t kMaxMode = 0777;
+constexpr std::size_t kShownNameLength = 64;  // keeps an error about a bad name one short line
+
+bool is_name_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+// A name as it may appear in a one-line error: printable, escaped, bounded.
+std::string shown(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name.substr(0, kShownNameLength)) {
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (name.size() > kShownNameLength) out += "...";
+  return out;
+}
+
+std::string octal(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0%o", v);
+  return buf;
+}
+
+DeclareResult failure(Errc code, std::string text) {
+  DeclareResult r;
+  r.code = code;
+  r.error = std::move(text);
+  return r;
+}
+
+// The limits `spec` asks for, over `base`.
+config::QueueLimits merged(const DeclareSpec& spec, config::QueueLimits base) {
+  if (spec.max_messages) base.max_messages = *spec.max_messages;
+  if (spec.max_bytes) base.max_bytes = *spec.max_bytes;
+  if (spec.max_message_size) base.max_message_size = *spec.max_message_size;
+  if (spec.mode) base.mode = *spec.mode;
+  if (spec.overflow) base.overflow = *spec.overflow;
+  return base;
+}
+
+// Empty when the limits are acceptable, else the one-line reason.
+std::string invalid_limits(const std::string& name, const config::QueueLimits& l,
+                           uint32_t ceiling) {
+  const std::string q = "queue '" + name + "': ";
+  if (l.max_messages < 1) return q + "max_messages must be at least 1";
+  if (l.max_bytes < 1) return q + "max_bytes must be at least 1";
+  if (l.max_message_size < 1) return q + "max_message_size must be at least 1";
+  if (l.max_message_size > ceiling) {
+    return q + "max_message_size " + std::to_string(l.max_message_size) +
+           " exceeds the broker's limit " + std::to_string(ceiling);
+  }
+  if (l.mode > kMaxMode) return q + "mode " + octal(l.mode) + " is outside 0..0777";
+  return {};
+}
+
+bool same_limits(const config::QueueLimits& a, const config::QueueLimits& b) noexcept {
+  return a.max_messages == b.max_messages && a.max_bytes == b.max_bytes &&
+         a.max_message_size == b.max_message_size && a.mode == b.mode && a.overflow == b.overflow;
+}
+
+}  // namespace
+
+bool valid_queue_name(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= kMaxNameLength &&
+         std::all_of(name.begin(), name.end(), is_name_char);
+}
+
+QueueStore::QueueStore(config::QueueLimits defaults, uint32_t message_size_ceiling)
+    : defaults_(defaults), ceiling_(message_size_ceiling) {}
+
+DeclareResult QueueStore::declare(const DeclareSpec& spec, const Credentials& who,
+                                  uint64_t now_ns) {
+  if (!valid_queue_name(spec.name)) {
+    return failure(Errc::invalid_argument,
+                   "queue name '" + shown(spec.name) + "': must be 1-255 bytes of [A-Za-z0-9._-]");
+  }
+  auto found = queues_.find(spec.name);
+  Queue* existing = found == queues_.end() ? nullptr : found->second.get();
+  const config::QueueLimits wanted =
+      merged(spec, existing ? existing->attributes().limits : defaults_);
+  if (std::string why = invalid_limits(spec.name, wanted, ceiling_); !why.empty()) {
+    return failure(Errc::invalid_argument, std::move(why));
+  }
+
+  if (!existing) {
+    QueueAttributes attrs{wanted, Ownership{who.uid, who.gid, wanted.mode}};
+    auto q = std::make_unique<Queue>(spec.name, attrs, next_id_, now_ns);
+    DeclareResult r;
+    r.queue = q.get();
+    r.created = true;
+    queues_.emplace(spec.name, std::move(q));
+    return r;
+  }
+
+  const QueueAttributes& attrs = existing->attributes();
+  if (spec.exclusive) {
+    return failure(Errc::queue_exists, "queue '" + spec.name + "' already exists");
+  }
+  if (!may_read(attrs.owner, who) && !may_write(attrs.owner, who)) {
+    return failure(Errc::permission_denied, "queue '" + spec.name + "': permission denied (mode " +
+                                                octal(attrs.owner.mode) + ", owner uid " +
+                                                std::to_string(attrs.owner.uid) + ")");
+  }
+  // Repeating the current attributes is opening, not changing: it needs no admin right.
+  if (!same_limits(wanted, attrs.limits)) {
+    if (!may_admin(attrs.owner, who)) {
+      return failure(Errc::permission_denied, "queue '" + spec.name + "': only its owner (uid " +
+                                                  std::to_string(attrs.owner.uid) +
+                                                  ") or root may change its attributes");
+    }
+    QueueAttributes changed = attrs;
+    changed.limits = wanted;
+    changed.owner.mode = wanted.mode;
+    existing->set_attributes(changed);
+  }
+  DeclareResult r;
+  r.queue = existing;
+  return r;
+}
+
+Queue* QueueStore::find(std::string_view name) noexcept {
+  auto it = queues_.find(name);
+  return it == queues_.end() ? nullptr : it->second.get();
+}
+
+void QueueStore::remove(Queue& q) {
+  auto it = queues_.find(q.name());
+  assert(it != queues_.end() && it->second.get() == &q && "remove() of a queue not in this store");
+  // Out of the map first, so a finished() looking the name up no longer finds it.
+  std::unique_ptr<Queue> doomed = std::move(it->second);
+  queues_.erase(it);
+  doomed->close();
+}
+
+std::vector<Queue*> QueueStore::all() {
+  std::vector<Queue*> out;
+  out.reserve(queues_.size());
+  for (auto& [name, q] : queues_) out.push_back(q.get());
+  std::sort(out.begin(), out.end(), [](Queue* a, Queue* b) { return a->name() < b->name(); });
+  return out;
+}
+
+}  // namespace postbox::broker
