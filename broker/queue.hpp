@@ -60,7 +60,9 @@ class Delivery {
 
 /// A receive waiting for a match. Owned by its connection; linked into the
 /// queue while it waits (auto-unlinks if destroyed). The queue unlinks it
-/// before calling finished(), so finished() may destroy it.
+/// before calling finished(), so finished() may destroy it (or cancel or start
+/// other waits). Sending or receiving on the same queue from inside finished()
+/// keeps the queue consistent, but waiters not yet served may be overtaken.
 class ReceiveWaiter : public Delivery, public bi::list_base_hook<AutoUnlink> {
  public:
   ReceiveSpec spec;
@@ -84,7 +86,8 @@ class SendWaiter : public bi::list_base_hook<AutoUnlink> {
  public:
   Batch batch;
   Credentials who;
-  /// ok with the ids assigned when the batch was queued; queue_removed when deleted.
+  /// ok with the ids assigned when the batch was queued; queue_removed when deleted;
+  /// too_big when the queue's limits were lowered below the batch while it waited.
   virtual void finished(Errc result, uint64_t first_id, uint32_t count) = 0;
 
  protected:
@@ -94,7 +97,7 @@ class SendWaiter : public bi::list_base_hook<AutoUnlink> {
 struct QueueStats {
   uint64_t depth = 0;
   uint64_t bytes = 0;
-  uint64_t sent_total = 0;      // messages queued
+  uint64_t sent_total = 0;      // messages accepted, incl. those drop-lowest discarded on arrival
   uint64_t received_total = 0;  // messages removed by receive
   uint64_t dropped_total = 0;   // discarded by an overflow policy
   uint64_t purged_total = 0;
@@ -126,18 +129,25 @@ class Queue {
   /// any, come first); the caller may wait_send(). too_big: a message exceeds
   /// max_message_size, or the batch exceeds the queue's limits outright, so
   /// waiting could never help. Overflow policies other than reject make room
-  /// by discarding and never return queue_full.
+  /// by discarding and never return queue_full. invalid_argument: a message
+  /// type < 1 (msgsnd's EINVAL). On ok the batch's messages have been taken.
   Errc send(Batch& batch, const Credentials& who, uint64_t& first_id);
+  /// Parks a sender after send() said queue_full. finished() is called later,
+  /// never from inside this call.
   void wait_send(SendWaiter& w);
   /// Unlinks a waiting sender (timeout, disconnect) and admits those behind it.
+  /// Does not call finished(); a waiter not waiting is ignored.
   void cancel(SendWaiter& w);
 
   /// Selects and delivers up to spec.max_count messages. ok: at least one
   /// delivered. no_message: nothing matches; the caller may wait_receive().
   /// too_big: the first match is larger than max_size and !truncate; it stays.
   /// A later match that is too big ends the batch early (it stays queued).
+  /// Every delivery (peeks too) increments delivery_count before deliver().
   Errc receive(const ReceiveSpec& spec, const Credentials& who, Delivery& out);
+  /// Parks a receiver after receive() said no_message; finished() comes later.
   void wait_receive(ReceiveWaiter& w);
+  /// Unlinks a waiting receiver without calling finished(); ignored if not waiting.
   void cancel(ReceiveWaiter& w);
 
   /// Removes every message; returns how many. Admits blocked senders.
