@@ -56,7 +56,7 @@ void Broker::run() {
   listener_.start([this](Listener::Socket s) { accept(std::move(s)); });
   wait_for_signal();
   spdlog::info("postboxd {} listening on {} ({} queues configured)", POSTBOX_VERSION,
-               cfg_.socket_path, cfg_.queues.size());
+               listener_.path(), cfg_.queues.size());
   notify_service_manager("READY=1\nSTATUS=serving");
   run_loop();
   spdlog::info("postboxd stopped");

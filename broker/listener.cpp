@@ -7,7 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -75,10 +78,51 @@ void prepare_path(const std::string& path) {
   }
 }
 
+// sd_listen_fds(3): the first passed descriptor is 3.
+constexpr int kListenFdsStart = 3;
+
+/// The listening Unix stream socket systemd passed us, or -1.
+int inherited_socket() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (!pid || !fds || std::strtol(pid, nullptr, 10) != ::getpid()) return -1;
+  const long n = std::strtol(fds, nullptr, 10);
+  // Children (none today) must not believe the descriptors are theirs.
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  if (n < 1) return -1;
+  if (n > 1) spdlog::warn("service manager passed {} sockets; using the first", n);
+  int type = 0, listening = 0;
+  socklen_t len = sizeof type;
+  sockaddr_un addr{};
+  socklen_t alen = sizeof addr;
+  if (::getsockopt(kListenFdsStart, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+      ::getsockopt(kListenFdsStart, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+      !listening ||
+      ::getsockname(kListenFdsStart, reinterpret_cast<sockaddr*>(&addr), &alen) != 0 ||
+      addr.sun_family != AF_UNIX) {
+    throw StartupError(ExitStatus::socket_error,
+                       "the socket passed by the service manager (fd 3) is not a listening Unix "
+                       "stream socket");
+  }
+  ::fcntl(kListenFdsStart, F_SETFD, FD_CLOEXEC);
+  return kListenFdsStart;
+}
+
 }  // namespace
 
 Listener::Listener(asio::io_context& io, std::string path, unsigned mode)
     : path_(std::move(path)), acceptor_(io), retry_(io) {
+  if (int fd = inherited_socket(); fd >= 0) {
+    boost::system::error_code ec;
+    acceptor_.assign(stream(), fd, ec);
+    if (ec) throw StartupError(ExitStatus::socket_error, "cannot use fd 3: " + ec.message());
+    path_ = acceptor_.local_endpoint(ec).path();
+    activated_ = true;
+    spdlog::info("using the socket passed by the service manager: {}", path_);
+    return;
+  }
   prepare_path(path_);
   boost::system::error_code ec;
   acceptor_.open(stream(), ec);

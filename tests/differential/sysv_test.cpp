@@ -29,10 +29,14 @@ enum class Outcome { ok, no_message, too_big, full };
 
 std::string to_string(Outcome o) {
   switch (o) {
-    case Outcome::ok: return "ok";
-    case Outcome::no_message: return "no message";
-    case Outcome::too_big: return "too big";
-    case Outcome::full: return "full";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::no_message:
+      return "no message";
+    case Outcome::too_big:
+      return "too big";
+    case Outcome::full:
+      return "full";
   }
   return "?";
 }

@@ -196,8 +196,8 @@ TEST_F(Cli, ExitStatusesAreTheDocumentedOnes) {
   EXPECT_EQ(pb({"send", "small", "x", "--type", "0"}).status, kUsage);
   EXPECT_EQ(pb({"send", "small", "x", "--type", "12x"}).status, kUsage);
   EXPECT_EQ(pb({"declare", "bad/name"}).status, kOther);
-  auto gone = run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.dir() + "/nobody.sock",
-                   "list"});
+  auto gone =
+      run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.dir() + "/nobody.sock", "list"});
   EXPECT_EQ(gone.status, kUnreachable);
   EXPECT_EQ(lines_in(gone.err), 1) << gone.err;
 }
@@ -262,7 +262,9 @@ TEST_F(Cli, FollowStreamsUntilInterrupted) {
   await_blocked_receivers("q", 1);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(pb({"send", "q", "m" + std::to_string(i)}).status, kOk);
   // All three delivered once the follower is parked again with nothing queued.
-  for (int i = 0; i < 2000 && !(stat("q")["received_total"] == 3 && stat("q")["blocked_receivers"] == 1); ++i) {
+  for (int i = 0;
+       i < 2000 && !(stat("q")["received_total"] == 3 && stat("q")["blocked_receivers"] == 1);
+       ++i) {
   }
   ::kill(follower, SIGINT);
   EXPECT_EQ(wait_status(follower), kOk);

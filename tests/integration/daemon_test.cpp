@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "proto/messages.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/raw_conn.hpp"
 #include "tests/support/test_broker.hpp"
 
@@ -21,7 +23,7 @@ using proto::Errc;
 using proto::Kind;
 
 bool exists(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
 }
 
@@ -38,6 +40,15 @@ long context_switches(pid_t pid) {
   return total;
 }
 
+/// True once `pid` sits in epoll_wait (x86-64 syscall 232, epoll_pwait 281):
+/// the broker has finished all it was given and blocks.
+bool blocked_in_epoll(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/syscall");
+  long nr = -1;
+  f >> nr;
+  return nr == 232 || nr == 281;
+}
+
 TEST(Daemon, IdleBrokerNeverWakesUp) {
   TestBroker b;
   RawConn c(b.socket());
@@ -50,11 +61,57 @@ TEST(Daemon, IdleBrokerNeverWakesUp) {
   proto::encode(r, out, 2);
   c.send(out);
   ASSERT_TRUE(c.expect());  // declared; the receive now waits with no deadline
+  bool blocked = false;
+  for (int i = 0; i < 100000 && !blocked; ++i) blocked = blocked_in_epoll(b.pid());
+  ASSERT_TRUE(blocked) << "postboxd never settled in epoll_wait";
   const long before = context_switches(b.pid());
   // A measurement window, not a synchronisation: nothing is due in it, so
   // a broker without polling loops or periodic timers is never scheduled.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(context_switches(b.pid()), before);
+}
+
+TEST(Daemon, AdoptsTheSocketOfSystemdSocketActivation) {
+  char tmpl[] = "/tmp/postbox-act-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/activated.sock";
+  int err[2];
+  ASSERT_EQ(::pipe(err), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(err[1], 2);
+    ::close(err[0]);
+    const std::string broker = binary_from_env("POSTBOXD");
+    ::execl("/usr/bin/systemd-socket-activate", "systemd-socket-activate", "-l", path.c_str(),
+            broker.c_str(), "--socket", "/nonexistent/ignored.sock", nullptr);
+    ::_exit(127);
+  }
+  ::close(err[1]);
+  // systemd-socket-activate says when it listens; the broker starts on the first connection.
+  std::string said;
+  char buf[256];
+  while (said.find("Listening on") == std::string::npos) {
+    ssize_t n = ::read(err[0], buf, sizeof buf);
+    ASSERT_GT(n, 0) << "systemd-socket-activate ended: " << said;
+    said.append(buf, static_cast<std::size_t>(n));
+  }
+  {
+    RawConn c(path);
+    c.hello();
+    std::vector<std::byte> out;
+    proto::encode_json(Kind::list, "{}", out, 2);
+    c.send(out);
+    auto f = c.expect();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->header.kind, proto::reply_kind(Kind::list));
+  }
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_TRUE(exists(path));  // the service manager's file, not ours to remove
+  ::close(err[0]);
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST(Daemon, SecondBrokerOnALiveSocketRefusesToStart) {
@@ -63,7 +120,8 @@ TEST(Daemon, SecondBrokerOnALiveSocketRefusesToStart) {
   opts.socket = first.socket();
   auto second = start_expecting_failure(opts);
   EXPECT_EQ(second.status, 4);
-  EXPECT_NE(second.log.find("another broker is already listening"), std::string::npos) << second.log;
+  EXPECT_NE(second.log.find("another broker is already listening"), std::string::npos)
+      << second.log;
   RawConn still(first.socket());  // the first broker's socket is untouched
   still.hello();
 }
@@ -116,7 +174,11 @@ TEST(Daemon, PathThatIsNotASocketIsLeftAlone) {
   char tmpl[] = "/tmp/postbox-notsock-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string path = std::string(tmpl) + "/file";
-  { std::FILE* f = std::fopen(path.c_str(), "w"); std::fputs("data", f); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs("data", f);
+    std::fclose(f);
+  }
   TestBroker::Options opts;
   opts.socket = path;
   auto r = start_expecting_failure(opts);

@@ -1,4 +1,5 @@
-// Raw frames against a real postboxd: ordering rules, malformed input, pipelining, out-of-order replies.
+// Raw frames against a real postboxd: ordering rules, malformed input, pipelining, out-of-order
+// replies.
 #include <gtest/gtest.h>
 
 #include <cstring>

@@ -38,7 +38,8 @@ int decode_status(int st) {
 
 std::string binary_from_env(const char* var) {
   const char* p = std::getenv(var);
-  if (!p || !*p) throw std::runtime_error(std::string(var) + " is not set: run the tests through ctest");
+  if (!p || !*p)
+    throw std::runtime_error(std::string(var) + " is not set: run the tests through ctest");
   return p;
 }
 
@@ -73,7 +74,9 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
-    if (opts.gid != static_cast<gid_t>(-1) && (::setgroups(0, nullptr) != 0 || ::setgid(opts.gid) != 0)) ::_exit(126);
+    if (opts.gid != static_cast<gid_t>(-1) &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(opts.gid) != 0))
+      ::_exit(126);
     if (opts.uid != static_cast<uid_t>(-1) && ::setuid(opts.uid) != 0) ::_exit(126);
     exec_child(argv, opts.env);
   }
@@ -119,8 +122,10 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
       }
       ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
       if (got <= 0) {
-        if (fds[i].fd == out[0]) open_out = false;
-        else open_err = false;
+        if (fds[i].fd == out[0])
+          open_out = false;
+        else
+          open_err = false;
       } else {
         (fds[i].fd == out[0] ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
       }

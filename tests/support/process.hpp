@@ -17,10 +17,10 @@ struct RunResult {
 };
 
 struct RunOptions {
-  std::string input;                         // written to stdin, then closed
-  std::map<std::string, std::string> env;    // added to (or replacing in) the environment
-  std::chrono::milliseconds limit{60'000};   // killed with SIGKILL after this; status 137
-  uid_t uid = static_cast<uid_t>(-1);        // run as this uid/gid (tests run as root)
+  std::string input;                        // written to stdin, then closed
+  std::map<std::string, std::string> env;   // added to (or replacing in) the environment
+  std::chrono::milliseconds limit{60'000};  // killed with SIGKILL after this; status 137
+  uid_t uid = static_cast<uid_t>(-1);       // run as this uid/gid (tests run as root)
   gid_t gid = static_cast<gid_t>(-1);
 };
 

@@ -55,14 +55,16 @@ std::string read_file(const std::string& path) {
 /// Waits until the child says READY=1 (true) or exits (false, status set).
 bool wait_ready(pid_t pid, int notify_fd, int& status) {
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadyTimeoutMs);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadyTimeoutMs);
   char buf[4096];
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd fds[2] = {{notify_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-    if (::poll(fds, pidfd >= 0 ? 2 : 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    if (::poll(fds, pidfd >= 0 ? 2 : 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+      break;
     if (fds[0].revents & POLLIN) {
       ssize_t n = ::recv(notify_fd, buf, sizeof buf - 1, 0);
       if (n > 0) {
@@ -146,7 +148,9 @@ int TestBroker::stop(int sig) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-std::string TestBroker::log() const { return read_file(dir_ + "/postboxd.log"); }
+std::string TestBroker::log() const {
+  return read_file(dir_ + "/postboxd.log");
+}
 
 StartFailure start_expecting_failure(const TestBroker::Options& opts) {
   Started s = start(opts);
