@@ -51,6 +51,8 @@ class QueueStore {
   /// Every queue, sorted by name.
   std::vector<Queue*> all();
   std::size_t size() const noexcept { return queues_.size(); }
+  uint32_t message_size_ceiling() const noexcept { return ceiling_; }
+  const config::QueueLimits& defaults() const noexcept { return defaults_; }
 
  private:
   struct Hash {
