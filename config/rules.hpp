@@ -1,0 +1,16 @@
+// The rules every Config obeys, whether it came from a file, flags or code (internal).
+#pragma once
+
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace postbox::config::detail {
+
+/// 1-255 bytes of [A-Za-z0-9._-], as the broker requires.
+bool valid_queue_name(std::string_view name) noexcept;
+
+/// Every range, the frame/message size rule and queue name rules; throws Problem.
+void check_rules(const Config& c);
+
+}  // namespace postbox::config::detail
