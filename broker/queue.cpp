@@ -41,6 +41,13 @@ uint32_t delivered_size(const Message& m, const ReceiveSpec& spec) noexcept {
   return static_cast<uint32_t>(std::min<std::size_t>(m.payload_size(), spec.max_size));
 }
 
+/// Adds m to a batch's byte count; false when it would overflow the budget
+/// (never for the first message, `n` == 0).
+bool fits_batch(const Message& m, const ReceiveSpec& spec, uint32_t n, uint64_t& bytes) noexcept {
+  bytes += m.props_size + delivered_size(m, spec) + spec.per_message_bytes;
+  return n == 0 || bytes <= spec.max_batch_bytes;
+}
+
 }  // namespace
 
 struct Queue::Impl {
@@ -191,9 +198,10 @@ Errc Queue::Impl::take(const ReceiveSpec& spec, const Credentials& who, Delivery
 
 Errc Queue::Impl::take_removing(const ReceiveSpec& spec, Delivery& out, uint32_t max_count) {
   uint32_t n = 0;
+  uint64_t bytes = 0;
   for (; n < max_count; ++n) {
     Message* m = index.select(spec.selector);
-    if (!m || too_big_for(*m, spec)) break;
+    if (!m || too_big_for(*m, spec) || !fits_batch(*m, spec, n, bytes)) break;
     ++m->delivery_count;
     out.deliver(*m, delivered_size(*m, spec));
     index.erase(*m);
@@ -206,11 +214,12 @@ Errc Queue::Impl::take_removing(const ReceiveSpec& spec, Delivery& out, uint32_t
 Errc Queue::Impl::peek(const ReceiveSpec& spec, Delivery& out, uint32_t max_count) {
   MatchWalk walk(index, spec.selector);
   uint32_t n = 0;
+  uint64_t bytes = 0;
   for (; n < max_count; ++n) {
     Message* m = walk.next();
     if (!m) break;
     if (too_big_for(*m, spec)) return n > 0 ? Errc::ok : Errc::too_big;
-    ++m->delivery_count;
+    if (!fits_batch(*m, spec, n, bytes)) break;
     out.deliver(*m, delivered_size(*m, spec));
   }
   return n > 0 ? Errc::ok : Errc::no_message;

@@ -23,10 +23,10 @@
 #include <boost/intrusive/set.hpp>
 
 #include "config/config.hpp"
-#include "proto/errc.hpp"
 #include "credentials.hpp"
 #include "message.hpp"
 #include "permissions.hpp"
+#include "proto/errc.hpp"
 #include "selector.hpp"
 
 namespace postbox::broker {
@@ -45,6 +45,11 @@ struct ReceiveSpec {
   bool truncate = false;           // cut larger payloads to max_size (MSG_NOERROR)
   bool peek = false;               // deliver without removing
   uint32_t max_count = 1;          // deliver up to this many in one go (>= 1)
+  /// A batch ends before the message that would take the delivered bytes
+  /// (payload + properties + per_message_bytes each) past this; the first
+  /// message always goes. Keeps one reply within the frame limit.
+  uint64_t max_batch_bytes = UINT64_MAX;
+  uint32_t per_message_bytes = 0;
 };
 
 /// Receives the selected messages of one receive, in order. `payload_size`
@@ -143,7 +148,8 @@ class Queue {
   /// delivered. no_message: nothing matches; the caller may wait_receive().
   /// too_big: the first match is larger than max_size and !truncate; it stays.
   /// A later match that is too big ends the batch early (it stays queued).
-  /// Every delivery (peeks too) increments delivery_count before deliver().
+  /// Every delivery that removes increments delivery_count before deliver();
+  /// a peek is not a delivery and leaves it alone.
   Errc receive(const ReceiveSpec& spec, const Credentials& who, Delivery& out);
   /// Parks a receiver after receive() said no_message; finished() comes later.
   void wait_receive(ReceiveWaiter& w);

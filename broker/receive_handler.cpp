@@ -33,7 +33,7 @@ class ReplyEncoder {
     d.sender_pid = m.sender_pid;
     d.sender_uid = m.sender_uid;
     d.enqueue_time_ns = m.enqueue_time_ns;
-    d.delivery_count = m.delivery_count + 1;
+    d.delivery_count = m.delivery_count;  // this delivery included; 0 for a peek
     d.properties = m.properties();
     d.payload = m.payload().first(payload_size);
     proto::append_delivered(d, out);
@@ -134,6 +134,9 @@ void handle_receive(Session& s, const proto::Frame& f) {
   spec.truncate = (req->flags & proto::kReceiveTruncate) != 0;
   spec.peek = (req->flags & proto::kReceivePeek) != 0;
   spec.max_count = req->max_count;
+  // One reply must fit the frame limit the client was promised in HELLO_OK.
+  spec.max_batch_bytes = s.context().config.max_frame_size - 4;
+  spec.per_message_bytes = static_cast<uint32_t>(proto::kDeliveredMessageHeader);
 
   ImmediateDelivery out(s, rid);
   const Errc code = q->receive(spec, s.peer(), out);

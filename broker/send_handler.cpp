@@ -112,6 +112,16 @@ void handle_send(Session& s, const proto::Frame& f) {
       problem_code = Errc::invalid_argument;
       continue;
     }
+    // Delivered messages carry a larger header than sent ones; one must still fit a reply frame.
+    if (m.properties.size() + m.payload.size() + proto::kDeliveredMessageHeader + 4 >
+        s.context().config.max_frame_size) {
+      problem = "a message of " + std::to_string(m.payload.size()) + " bytes with " +
+                std::to_string(m.properties.size()) +
+                " bytes of properties would not fit a reply frame (max_frame_size " +
+                std::to_string(s.context().config.max_frame_size) + ")";
+      problem_code = Errc::too_big;
+      continue;
+    }
     if (m.payload.size() > max_size) {
       problem = "a message of " + std::to_string(m.payload.size()) + " bytes exceeds " +
                 quoted_queue(h.queue) + " max_message_size " + std::to_string(max_size);

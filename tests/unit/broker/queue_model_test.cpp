@@ -181,7 +181,7 @@ struct Model {
       const uint64_t id = view[i].id;
       auto real =
           std::find_if(msgs.begin(), msgs.end(), [&](const RefMsg& m) { return m.id == id; });
-      ++real->deliveries;
+      if (!spec.peek) ++real->deliveries;  // a peek is not a delivery
       out.emplace_back(id, std::min(real->size, spec.max_size), real->deliveries);
       view.erase(view.begin() + i);
       if (!spec.peek) {

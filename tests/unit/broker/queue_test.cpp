@@ -323,16 +323,28 @@ TEST(QueueReceive, MaxCountTakesBestMatchesInOrder) {
       << "max_count 0 is taken as 1";
 }
 
-TEST(QueueReceive, PeekLeavesMessagesAndCountsDeliveries) {
+TEST(QueueReceive, PeekIsNotADelivery) {
   QueueFixture f;
   ASSERT_EQ(f.send({{1}}), Errc::ok);
   auto [e1, peeked] = f.receive(peeking(select_type(0)));
   auto [e2, taken] = f.receive(select_type(0));
   ASSERT_EQ(e1, Errc::ok);
   ASSERT_EQ(e2, Errc::ok);
-  EXPECT_EQ(peeked.at(0).delivery_count, 1u);
-  EXPECT_EQ(taken.at(0).delivery_count, 2u);
+  EXPECT_EQ(peeked.at(0).delivery_count, 0u);
+  EXPECT_EQ(taken.at(0).delivery_count, 1u);
   EXPECT_EQ(f.queue.stats().received_total, 1u) << "a peek is not a receive";
+}
+
+TEST(QueueReceive, ByteBudgetEndsBatchButFirstAlwaysGoes) {
+  QueueFixture f;
+  ASSERT_EQ(f.send({{1, 0, 10}, {1, 0, 10}, {1, 0, 10}, {1, 0, 10}}), Errc::ok);
+  ReceiveSpec spec = select_type(0, false, 4);
+  spec.per_message_bytes = 5;
+  spec.max_batch_bytes = 30;  // two messages of 10 + 5
+  EXPECT_EQ(f.receive_ids(peeking(spec)), (std::pair{Errc::ok, Ids{1, 2}}));
+  EXPECT_EQ(f.receive_ids(spec), (std::pair{Errc::ok, Ids{1, 2}}));
+  spec.max_batch_bytes = 1;  // smaller than any message: still one per receive
+  EXPECT_EQ(f.receive_ids(spec), (std::pair{Errc::ok, Ids{3}}));
 }
 
 TEST(QueueReceive, DeliverSeesTheMessageStillQueued) {

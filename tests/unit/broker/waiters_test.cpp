@@ -77,7 +77,7 @@ TEST(QueueWaiters, PeekingWaiterLeavesTheMessageForTheNext) {
   ASSERT_EQ(f.send({{1}}), Errc::ok);
   EXPECT_EQ(ids_of(peeker.got), Ids{1});
   EXPECT_EQ(ids_of(taker.got), Ids{1});
-  EXPECT_EQ(taker.got[0].delivery_count, 2u);
+  EXPECT_EQ(taker.got[0].delivery_count, 1u) << "the peek was not a delivery";
   EXPECT_EQ(f.queue.depth(), 0u);
 }
 
