@@ -1,0 +1,155 @@
+// Admin JSON: builds request bodies and reads replies into the public structs.
+#include "client/admin_json.hpp"
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "postbox/error.hpp"
+
+namespace postbox::detail {
+
+namespace {
+
+using nlohmann::json;
+
+Error bad_reply(std::string_view what) {
+  return Error(Errc::protocol_error, "malformed reply from the broker: " + std::string(what));
+}
+
+json parse_object(std::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw bad_reply("not a JSON object");
+  return j;
+}
+
+const json& member(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) throw bad_reply(std::string("missing key '") + key + "'");
+  return *it;
+}
+
+template <class T>
+T unsigned_member(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<T>::max())
+    throw bad_reply(std::string("key '") + key + "' is not an unsigned integer in range");
+  return static_cast<T>(v.get<uint64_t>());
+}
+
+std::string string_member(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_string()) throw bad_reply(std::string("key '") + key + "' is not a string");
+  return v.get<std::string>();
+}
+
+template <class T>
+void read_uint(const json& j, const char* key, T& out) {
+  out = unsigned_member<T>(j, key);
+}
+
+std::map<unsigned, uint64_t> read_depths(const json& j) {
+  const json& v = member(j, "depth_per_priority");
+  if (!v.is_object()) throw bad_reply("key 'depth_per_priority' is not an object");
+  std::map<unsigned, uint64_t> out;
+  for (const auto& [key, count] : v.items()) {
+    unsigned prio = 0;
+    bool digits =
+        !key.empty() && key.size() <= 3 && key.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) prio = static_cast<unsigned>(std::stoul(key));
+    if (!digits || prio > 255 || !count.is_number_unsigned())
+      throw bad_reply("bad entry '" + key + "' in 'depth_per_priority'");
+    out[prio] = count.get<uint64_t>();
+  }
+  return out;
+}
+
+QueueStat to_stat(const json& j) {
+  if (!j.is_object()) throw bad_reply("stat is not a JSON object");
+  QueueStat s;
+  s.name = string_member(j, "name");
+  read_uint(j, "depth", s.depth);
+  read_uint(j, "bytes", s.bytes);
+  read_uint(j, "max_messages", s.max_messages);
+  read_uint(j, "max_bytes", s.max_bytes);
+  read_uint(j, "max_message_size", s.max_message_size);
+  read_uint(j, "mode", s.mode);
+  auto overflow = parse_overflow(string_member(j, "overflow"));
+  if (!overflow) throw bad_reply("unknown 'overflow' value");
+  s.overflow = *overflow;
+  read_uint(j, "owner_uid", s.owner_uid);
+  read_uint(j, "owner_gid", s.owner_gid);
+  read_uint(j, "created_ns", s.created_ns);
+  read_uint(j, "last_send_pid", s.last_send_pid);
+  read_uint(j, "last_send_ns", s.last_send_ns);
+  read_uint(j, "last_receive_pid", s.last_receive_pid);
+  read_uint(j, "last_receive_ns", s.last_receive_ns);
+  read_uint(j, "sent_total", s.sent_total);
+  read_uint(j, "received_total", s.received_total);
+  read_uint(j, "dropped_total", s.dropped_total);
+  read_uint(j, "purged_total", s.purged_total);
+  read_uint(j, "blocked_senders", s.blocked_senders);
+  read_uint(j, "blocked_receivers", s.blocked_receivers);
+  s.depth_per_priority = read_depths(j);
+  return s;
+}
+
+}  // namespace
+
+std::string declare_request(std::string_view queue, const QueueOptions& options) {
+  json j = {{"queue", queue}};
+  if (options.exclusive) j["exclusive"] = true;
+  if (options.max_messages) j["max_messages"] = *options.max_messages;
+  if (options.max_bytes) j["max_bytes"] = *options.max_bytes;
+  if (options.max_message_size) j["max_message_size"] = *options.max_message_size;
+  if (options.mode) j["mode"] = *options.mode;
+  if (options.overflow) j["overflow"] = to_string(*options.overflow);
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string queue_request(std::string_view queue) {
+  // Names with invalid UTF-8 are refused by the broker's name rules anyway;
+  // replacing keeps dump() from throwing on them.
+  return json{{"queue", queue}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string list_request() {
+  return "{}";
+}
+
+DeclareResult parse_declare_reply(std::string_view text) {
+  json j = parse_object(text);
+  const json& created = member(j, "created");
+  if (!created.is_boolean()) throw bad_reply("key 'created' is not a boolean");
+  return {created.get<bool>(), to_stat(member(j, "queue"))};
+}
+
+QueueStat parse_stat_reply(std::string_view text) {
+  return to_stat(parse_object(text));
+}
+
+std::vector<QueueSummary> parse_list_reply(std::string_view text) {
+  json j = parse_object(text);
+  const json& queues = member(j, "queues");
+  if (!queues.is_array()) throw bad_reply("key 'queues' is not an array");
+  std::vector<QueueSummary> out;
+  out.reserve(queues.size());
+  for (const json& q : queues) {
+    if (!q.is_object()) throw bad_reply("an entry of 'queues' is not an object");
+    QueueSummary s;
+    s.name = string_member(q, "name");
+    read_uint(q, "depth", s.depth);
+    read_uint(q, "bytes", s.bytes);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+uint64_t parse_purge_reply(std::string_view text) {
+  return unsigned_member<uint64_t>(parse_object(text), "purged");
+}
+
+void parse_delete_reply(std::string_view text) {
+  parse_object(text);
+}
+
+}  // namespace postbox::detail

@@ -1,0 +1,30 @@
+// JSON bodies of the administration requests and replies (PROTOCOL.md section 7).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "postbox/types.hpp"
+
+namespace postbox::detail {
+
+/// {"queue": ..., and each option that is set}
+std::string declare_request(std::string_view queue, const QueueOptions& options);
+/// {"queue": ...} for DELETE, PURGE and STAT.
+std::string queue_request(std::string_view queue);
+/// {} for LIST.
+std::string list_request();
+
+// Reply parsers: unknown keys are ignored (PROTOCOL.md section 10); a missing
+// or mistyped known key throws Error(protocol_error) naming it.
+
+DeclareResult parse_declare_reply(std::string_view json);
+QueueStat parse_stat_reply(std::string_view json);
+std::vector<QueueSummary> parse_list_reply(std::string_view json);
+uint64_t parse_purge_reply(std::string_view json);
+/// DELETE's reply must be a JSON object; its content is ignored.
+void parse_delete_reply(std::string_view json);
+
+}  // namespace postbox::detail

@@ -1,0 +1,305 @@
+// The subcommands: each turns its validated arguments into library calls and prints the result.
+#include "client/cli/commands.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iterator>
+#include <limits>
+
+#include "client/cli/bench.hpp"
+#include "client/cli/exit_status.hpp"
+#include "client/cli/output.hpp"
+
+namespace postbox::cli {
+
+namespace {
+
+// --lines batching: a batch is one SEND frame; several batches are in flight
+// so the broker always has the next one while we encode. The sizes only need
+// to amortise the per-request cost (about 256 messages do that for small
+// messages) while keeping memory bounded.
+constexpr std::size_t kBatchMessages = 256;
+constexpr std::size_t kBatchBytes = 256 * 1024;
+constexpr std::size_t kWindow = 8;
+// recv --count/--follow: messages asked for per RECEIVE.
+constexpr uint32_t kReceiveBatch = 256;
+
+/// Thrown for local failures (unreadable file, stdout closed): exit status 1.
+class LocalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void print(std::string_view s) {
+  if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size())
+    throw LocalError(std::string("cannot write to stdout: ") + std::strerror(errno));
+}
+
+void print_line(std::string_view s) {
+  print(s);
+  print("\n");
+}
+
+std::string read_all(std::FILE* f, const std::string& name) {
+  std::string out;
+  char buf[64 * 1024];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  if (std::ferror(f)) throw LocalError("cannot read " + name + ": " + std::strerror(errno));
+  return out;
+}
+
+/// Opens --file, or stdin when it is not given.
+struct Input {
+  std::FILE* file = stdin;
+  std::string name = "stdin";
+
+  explicit Input(const std::optional<std::string>& path) {
+    if (!path) return;
+    name = "'" + *path + "'";
+    file = std::fopen(path->c_str(), "rb");
+    if (!file) throw LocalError("cannot open " + name + ": " + std::strerror(errno));
+  }
+  ~Input() {
+    if (file != stdin) std::fclose(file);
+  }
+  Input(const Input&) = delete;
+  Input& operator=(const Input&) = delete;
+};
+
+/// Reads one line without its '\n'; false at the end of input. A last line
+/// without '\n' still counts; an empty input has no lines.
+bool read_line(std::FILE* f, std::string& line) {
+  line.clear();
+  int c;
+  while ((c = std::getc(f)) != EOF) {
+    if (c == '\n') return true;
+    line.push_back(static_cast<char>(c));
+  }
+  return !line.empty();
+}
+
+void print_ids(const Invocation& inv, const Reply& r) {
+  if (!inv.global.json) return;
+  for (uint64_t i = 0; i < r.count; ++i)
+    print_line("{\"id\":" + std::to_string(r.first_id + i) + "}");
+}
+
+/// Messages and bytes per --lines batch. A SEND is all or nothing, so a batch
+/// larger than the queue's limits would fail with too_big where single sends
+/// would just wait for room: batches stay well below the queue's limits.
+std::pair<std::size_t, std::size_t> batch_limits(Client& client, const std::string& queue) {
+  std::size_t messages = kBatchMessages;
+  std::size_t bytes = std::min<std::size_t>(kBatchBytes, client.server_info().max_frame_body / 2);
+  try {
+    QueueStat s = client.stat(queue);
+    messages = std::clamp<uint64_t>(s.max_messages / 4, 1, messages);
+    bytes = std::clamp<uint64_t>(s.max_bytes / 4, 1, bytes);
+  } catch (const Error& e) {
+    // A write-only queue cannot be inspected: send one message per batch.
+    if (e.errc() != Errc::permission_denied) throw;
+    messages = 1;
+  }
+  return {messages, bytes};
+}
+
+/// send --lines: batches of lines, several batches in flight, replies in order.
+int send_lines(Client& client, const Invocation& inv) {
+  Input in(inv.send.file);
+  std::deque<Client::Ticket> window;
+  auto settle_one = [&] {
+    Reply r = client.wait(window.front());
+    window.pop_front();
+    r.throw_if_error();
+    print_ids(inv, r);
+  };
+  auto [max_batch, frame_budget] = batch_limits(client, inv.queue);
+  std::vector<std::string> batch;
+  std::size_t batch_bytes = 0;
+  auto ship = [&] {
+    if (batch.empty()) return;
+    if (window.size() >= kWindow) settle_one();
+    window.push_back(client.start_send_batch(inv.queue, batch, inv.send.options));
+    client.flush();
+    batch.clear();
+    batch_bytes = 0;
+  };
+  std::string line;
+  while (read_line(in.file, line)) {
+    if (!batch.empty() && batch_bytes + line.size() > frame_budget) ship();
+    batch_bytes += line.size();
+    batch.push_back(std::move(line));
+    if (batch.size() >= max_batch) ship();
+  }
+  if (std::ferror(in.file))
+    throw LocalError("cannot read " + in.name + ": " + std::strerror(errno));
+  ship();
+  while (!window.empty()) settle_one();
+  return kExitOk;
+}
+
+/// Prints one reply's messages; returns how many.
+std::size_t print_messages(const Invocation& inv, const std::vector<Message>& messages) {
+  for (const auto& m : messages) {
+    if (inv.global.json)
+      print_line(message_json(m));
+    else
+      print_line(m.payload);
+  }
+  std::fflush(stdout);
+  return messages.size();
+}
+
+Reply receive(Client& client, const Invocation& inv, uint64_t want) {
+  ReceiveOptions o = inv.recv.options;
+  o.max_count =
+      static_cast<uint32_t>(std::min<uint64_t>(want, std::numeric_limits<uint32_t>::max()));
+  return client.wait(client.start_receive(inv.queue, o));
+}
+
+[[noreturn]] void throw_reply(const Reply& r) {
+  throw Error(static_cast<Errc>(r.error.value()), r.error_message);
+}
+
+}  // namespace
+
+// declare QUEUE [--exclusive] [--max-messages N] [--max-bytes N] [--max-message-size N]
+//               [--mode OCTAL] [--overflow POLICY]
+int run_declare(Client& client, const Invocation& inv) {
+  auto r = client.declare(inv.queue, inv.declare);
+  print_line(inv.global.json ? declare_json(r) : declare_text(r));
+  return kExitOk;
+}
+
+// delete QUEUE
+int run_delete(Client& client, const Invocation& inv) {
+  client.remove(inv.queue);
+  if (inv.global.json) print_line("{}");
+  return kExitOk;
+}
+
+// purge QUEUE
+int run_purge(Client& client, const Invocation& inv) {
+  uint64_t n = client.purge(inv.queue);
+  if (inv.global.json)
+    print_line("{\"purged\":" + std::to_string(n) + "}");
+  else
+    print_line("purged " + std::to_string(n) + " messages from '" + inv.queue + "'");
+  return kExitOk;
+}
+
+// list
+int run_list(Client& client, const Invocation& inv) {
+  auto queues = client.list();
+  if (inv.global.json)
+    print_line(list_json(queues));
+  else
+    print(list_text(queues));
+  return kExitOk;
+}
+
+// stat QUEUE
+int run_stat(Client& client, const Invocation& inv) {
+  auto s = client.stat(inv.queue);
+  if (inv.global.json)
+    print_line(stat_json(s));
+  else
+    print(stat_text(s));
+  return kExitOk;
+}
+
+// send QUEUE [PAYLOAD] [--type N] [--priority P] [--timeout MS | --nowait] [--file F] [--lines]
+//            [--correlation-id ID] [--reply-to QUEUE] [--header KEY=VALUE]...
+int run_send(Client& client, const Invocation& inv) {
+  if (inv.send.lines) return send_lines(client, inv);
+  std::string payload;
+  if (inv.send.payload) {
+    payload = *inv.send.payload;
+  } else {
+    Input in(inv.send.file);
+    payload = read_all(in.file, in.name);
+  }
+  uint64_t id = client.send(inv.queue, payload, inv.send.options);
+  print_line(inv.global.json ? "{\"id\":" + std::to_string(id) + "}" : std::to_string(id));
+  return kExitOk;
+}
+
+// recv QUEUE [--type N] [--except] [--timeout MS | --nowait] [--max-size N] [--truncate]
+//            [--peek] [--count N | --follow]
+//
+// --follow ends with status 0 when a wait times out (e.g. --follow --nowait
+// drains the queue); --count fails with 3 if a message does not come in time.
+// --peek asks once for --count messages: peeking again would see the same ones.
+int run_recv(Client& client, const Invocation& inv) {
+  const RecvArgs& a = inv.recv;
+  if (a.options.peek) {
+    Reply r = receive(client, inv, a.count);
+    if (!r.ok()) throw_reply(r);
+    std::size_t got = print_messages(inv, r.messages);
+    if (got < a.count)
+      throw Error(Errc::no_message, "only " + std::to_string(got) + " of " +
+                                        std::to_string(a.count) + " messages in queue '" +
+                                        inv.queue + "'");
+    return kExitOk;
+  }
+  uint64_t left = a.count;
+  while (a.follow || left > 0) {
+    Reply r =
+        receive(client, inv, a.follow ? kReceiveBatch : std::min<uint64_t>(left, kReceiveBatch));
+    if (a.follow && r.error == make_error_code(Errc::no_message)) return kExitOk;
+    if (!r.ok()) throw_reply(r);
+    std::size_t got = print_messages(inv, r.messages);
+    if (!a.follow) left -= got;
+  }
+  return kExitOk;
+}
+
+int run(const Invocation& inv) {
+  if (inv.command == Command::bench) return run_bench(inv.global);
+  try {
+    Client client(inv.global.socket.empty() ? default_socket_path() : inv.global.socket,
+                  "postbox-cli");
+    int status = kExitFailure;
+    switch (inv.command) {
+      case Command::declare:
+        status = run_declare(client, inv);
+        break;
+      case Command::remove:
+        status = run_delete(client, inv);
+        break;
+      case Command::purge:
+        status = run_purge(client, inv);
+        break;
+      case Command::list:
+        status = run_list(client, inv);
+        break;
+      case Command::stat:
+        status = run_stat(client, inv);
+        break;
+      case Command::send:
+        status = run_send(client, inv);
+        break;
+      case Command::recv:
+        status = run_recv(client, inv);
+        break;
+      case Command::bench:
+        break;  // handled above: it makes its own connections
+    }
+    if (std::fflush(stdout) != 0)
+      throw LocalError(std::string("cannot write to stdout: ") + std::strerror(errno));
+    return status;
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "postbox: %s\n", failure_text(e, inv.queue).c_str());
+    return exit_status(e.errc());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "postbox: %s\n", e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace postbox::cli

@@ -1,0 +1,273 @@
+// Output formats of the CLI: message JSON (UTF-8 or base64 payloads), queue tables, error lines.
+#include "client/cli/output.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace postbox::cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;  // keys in the order written, as documented
+
+/// Property strings are opaque bytes; invalid UTF-8 in them is shown as
+/// U+FFFD rather than failing the whole line (payloads get base64 instead).
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string in_quotes(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+Json optional_string(const std::optional<std::string>& s) {
+  return s ? Json(*s) : Json(nullptr);
+}
+
+Json headers_json(const Headers& headers) {
+  Json out = Json::object();
+  for (const auto& [key, value] : headers) {
+    auto it = out.find(key);
+    if (it == out.end()) {
+      out[key] = value;
+    } else {
+      if (!it->is_array()) *it = Json::array({*it});
+      it->push_back(value);
+    }
+  }
+  return out;
+}
+
+Json stat_object(const QueueStat& s) {
+  Json depths = Json::object();
+  for (const auto& [prio, count] : s.depth_per_priority) depths[std::to_string(prio)] = count;
+  return Json{{"name", s.name},
+              {"depth", s.depth},
+              {"bytes", s.bytes},
+              {"max_messages", s.max_messages},
+              {"max_bytes", s.max_bytes},
+              {"max_message_size", s.max_message_size},
+              {"mode", s.mode},
+              {"overflow", std::string(to_string(s.overflow))},
+              {"owner_uid", s.owner_uid},
+              {"owner_gid", s.owner_gid},
+              {"created_ns", s.created_ns},
+              {"last_send_pid", s.last_send_pid},
+              {"last_send_ns", s.last_send_ns},
+              {"last_receive_pid", s.last_receive_pid},
+              {"last_receive_ns", s.last_receive_ns},
+              {"sent_total", s.sent_total},
+              {"received_total", s.received_total},
+              {"dropped_total", s.dropped_total},
+              {"purged_total", s.purged_total},
+              {"blocked_senders", s.blocked_senders},
+              {"blocked_receivers", s.blocked_receivers},
+              {"depth_per_priority", depths}};
+}
+
+/// "2023-11-14T22:13:20.123456789Z", or "never" for 0 (the protocol's "never").
+std::string time_text(uint64_t ns) {
+  if (ns == 0) return "never";
+  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%09lluZ",
+                static_cast<unsigned long long>(ns % 1'000'000'000));
+  return buf;
+}
+
+std::string pid_text(uint32_t pid) {
+  return pid == 0 ? "none" : std::to_string(pid);
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  auto* end = p + s.size();
+  auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    return p + i < end && p[i] >= lo && p[i] <= hi;
+  };
+  while (p < end) {
+    unsigned c = *p;
+    std::size_t len;
+    // Well-formed byte sequences, Unicode 15 table 3-7: the second byte's range
+    // excludes overlongs (E0, F0), surrogates (ED) and values above U+10FFFF (F4).
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = cont(1) ? 2 : 0;
+    else if (c == 0xE0)
+      len = cont(1, 0xA0) && cont(2) ? 3 : 0;
+    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+      len = cont(1) && cont(2) ? 3 : 0;
+    else if (c == 0xED)
+      len = cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
+    else if (c == 0xF0)
+      len = cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+    else if (c >= 0xF1 && c <= 0xF3)
+      len = cont(1) && cont(2) && cont(3) ? 4 : 0;
+    else if (c == 0xF4)
+      len = cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+    else
+      len = 0;
+    if (len == 0) return false;
+    p += len;
+  }
+  return true;
+}
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  auto at = [&](std::size_t i) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[i]));
+  };
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t v = at(i) << 16 | (rest == 2 ? at(i + 1) << 8 : 0);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string message_json(const Message& m) {
+  Json j;
+  j["id"] = m.id;
+  j["type"] = m.type;
+  j["priority"] = m.priority;
+  if (is_valid_utf8(m.payload)) {
+    j["payload"] = m.payload;
+  } else {
+    j["payload"] = base64(m.payload);
+    j["encoding"] = "base64";
+  }
+  j["properties"] = Json{{"correlation_id", optional_string(m.correlation_id)},
+                         {"reply_to", optional_string(m.reply_to)},
+                         {"headers", headers_json(m.headers)}};
+  j["sender_pid"] = m.sender_pid;
+  j["sender_uid"] = m.sender_uid;
+  j["enqueue_time_ns"] = m.enqueue_time_ns;
+  j["truncated"] = m.truncated;
+  j["delivery_tag"] = m.delivery_tag;
+  j["delivery_count"] = m.delivery_count;
+  return dump(j);
+}
+
+std::string stat_json(const QueueStat& s) {
+  return dump(stat_object(s));
+}
+
+std::string stat_text(const QueueStat& s) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", s.mode);
+  std::string depths;
+  for (const auto& [prio, count] : s.depth_per_priority)
+    depths += (depths.empty() ? "" : " ") + std::to_string(prio) + ":" + std::to_string(count);
+  const std::pair<const char*, std::string> rows[] = {
+      {"name", s.name},
+      {"depth", std::to_string(s.depth)},
+      {"bytes", std::to_string(s.bytes)},
+      {"max_messages", std::to_string(s.max_messages)},
+      {"max_bytes", std::to_string(s.max_bytes)},
+      {"max_message_size", std::to_string(s.max_message_size)},
+      {"mode", mode},
+      {"overflow", std::string(to_string(s.overflow))},
+      {"owner", std::to_string(s.owner_uid) + ":" + std::to_string(s.owner_gid)},
+      {"created", time_text(s.created_ns)},
+      {"last_send", time_text(s.last_send_ns) + " (pid " + pid_text(s.last_send_pid) + ")"},
+      {"last_receive",
+       time_text(s.last_receive_ns) + " (pid " + pid_text(s.last_receive_pid) + ")"},
+      {"sent_total", std::to_string(s.sent_total)},
+      {"received_total", std::to_string(s.received_total)},
+      {"dropped_total", std::to_string(s.dropped_total)},
+      {"purged_total", std::to_string(s.purged_total)},
+      {"blocked_senders", std::to_string(s.blocked_senders)},
+      {"blocked_receivers", std::to_string(s.blocked_receivers)},
+      {"depth_per_priority", depths.empty() ? "-" : depths},
+  };
+  std::string out;
+  for (const auto& [key, value] : rows) {
+    std::string k = key;
+    k.resize(20, ' ');
+    out += k + value + "\n";
+  }
+  return out;
+}
+
+std::string list_json(const std::vector<QueueSummary>& queues) {
+  Json list = Json::array();
+  for (const auto& q : queues)
+    list.push_back(Json{{"name", q.name}, {"depth", q.depth}, {"bytes", q.bytes}});
+  return dump(Json{{"queues", list}});
+}
+
+std::string list_text(const std::vector<QueueSummary>& queues) {
+  std::size_t name_width = 4, depth_width = 5;  // the headers "NAME", "DEPTH"
+  for (const auto& q : queues) {
+    name_width = std::max(name_width, q.name.size());
+    depth_width = std::max(depth_width, std::to_string(q.depth).size());
+  }
+  auto row = [&](const std::string& name, const std::string& depth, const std::string& bytes) {
+    std::string line = name;
+    line.resize(name_width + 2, ' ');
+    line += std::string(depth_width - depth.size(), ' ') + depth + "  " + bytes + "\n";
+    return line;
+  };
+  std::string out = row("NAME", "DEPTH", "BYTES");
+  for (const auto& q : queues) out += row(q.name, std::to_string(q.depth), std::to_string(q.bytes));
+  return out;
+}
+
+std::string declare_json(const DeclareResult& r) {
+  return dump(Json{{"created", r.created}, {"queue", stat_object(r.queue)}});
+}
+
+std::string declare_text(const DeclareResult& r) {
+  return "queue " + in_quotes(r.queue.name) + (r.created ? " created" : " exists");
+}
+
+std::string failure_text(Errc code, std::string_view broker_message, std::string_view queue) {
+  if (!broker_message.empty()) return std::string(broker_message);
+  std::string q = in_quotes(queue);
+  switch (code) {
+    case Errc::no_message:
+      return "no message in queue " + q;
+    case Errc::queue_full:
+      return "queue " + q + " is full";
+    case Errc::no_such_queue:
+      return "no such queue " + q;
+    case Errc::queue_exists:
+      return "queue " + q + " already exists";
+    case Errc::permission_denied:
+      return "permission denied on queue " + q;
+    case Errc::too_big:
+      return "message too big for queue " + q;
+    case Errc::queue_removed:
+      return "queue " + q + " was deleted";
+    default:
+      return error_category().message(static_cast<int>(code));
+  }
+}
+
+std::string failure_text(const Error& e, std::string_view queue) {
+  bool generic = e.what() == error_category().message(static_cast<int>(e.errc()));
+  return failure_text(e.errc(), generic ? std::string_view{} : std::string_view(e.what()), queue);
+}
+
+}  // namespace postbox::cli

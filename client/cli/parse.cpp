@@ -1,0 +1,318 @@
+// The postbox command line: CLI11 collects raw strings, then each flag is validated here.
+#include "client/cli/parse.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <limits>
+#include <sstream>
+
+#include "client/cli/bench.hpp"
+#include "client/cli/exit_status.hpp"
+
+namespace postbox::cli {
+
+namespace {
+
+constexpr std::string_view kVersion = "postbox 0.1.0";
+constexpr int64_t kMaxType = std::numeric_limits<int64_t>::max();  // PROTOCOL.md "Limits": 2^63-1
+// 0xFFFFFFFF is the wire's "forever", so finite limits stop one below.
+constexpr uint64_t kMaxTimeoutMs = 0xFFFFFFFEu;
+constexpr uint64_t kMaxSize = 0xFFFFFFFEu;
+
+constexpr const char* kFooter =
+    "Exit status: 0 ok, 1 other failure, 2 usage, 3 no message, 4 queue full,\n"
+    "5 no such queue, 6 queue exists, 7 permission denied, 8 broker unreachable,\n"
+    "9 message too big.";
+
+std::string in_quotes(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+/// Raw option text as CLI11 saw it; each is validated after parsing.
+struct RawFlags {
+  std::string type, priority, timeout, max_messages, max_bytes, max_message_size, mode, overflow,
+      max_size, count, correlation_id, reply_to, file;
+  std::optional<std::string> payload;
+  std::vector<std::string> headers;
+  bool exclusive = false, nowait = false, lines = false, except = false, truncate = false,
+       peek = false, follow = false;
+};
+
+/// The parser and the options of each subcommand, kept together so the
+/// validators can ask which flags were given.
+struct Parser {
+  CLI::App app{"postbox: send and receive messages through postboxd", "postbox"};
+  GlobalOptions global;
+  std::string queue;
+  RawFlags raw;
+  std::map<Command, CLI::App*> subcommands;
+
+  Parser() {
+    app.set_version_flag("--version", std::string(kVersion));
+    app.add_option("--socket", global.socket,
+                   "broker socket (default: $POSTBOX_SOCKET or the standard path)");
+    app.add_flag("--json", global.json, "machine-readable output, one JSON object per line");
+    app.require_subcommand(1);
+    app.footer(kFooter);
+    add_declare();
+    add_queue_command(Command::remove, "delete", "delete a queue and its messages");
+    add_queue_command(Command::purge, "purge", "drop every message of a queue");
+    add_queue_command(Command::stat, "stat", "show a queue's limits and counters");
+    subcommands[Command::list] = add_sub("list", "list the queues you may read");
+    add_send();
+    add_recv();
+    add_bench_options(
+        *(subcommands[Command::bench] = add_sub("bench", "measure throughput and latency")));
+  }
+
+  CLI::App* add_sub(const char* name, const char* help) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    sub->fallthrough();  // global flags may follow the subcommand
+    return sub;
+  }
+
+  CLI::App* add_queue_command(Command c, const char* name, const char* help) {
+    CLI::App* sub = add_sub(name, help);
+    sub->add_option("QUEUE", queue, "queue name")->required();
+    subcommands[c] = sub;
+    return sub;
+  }
+
+  void add_declare() {
+    CLI::App* sub =
+        add_queue_command(Command::declare, "declare", "create a queue (or open an existing one)");
+    sub->add_flag("--exclusive", raw.exclusive, "fail if the queue exists");
+    sub->add_option("--max-messages", raw.max_messages, "most messages queued at once");
+    sub->add_option("--max-bytes", raw.max_bytes, "most payload bytes queued at once");
+    sub->add_option("--max-message-size", raw.max_message_size, "largest payload in bytes");
+    sub->add_option("--mode", raw.mode, "permission bits in octal, e.g. 0660");
+    sub->add_option("--overflow", raw.overflow, "reject | drop-oldest | drop-lowest-priority");
+  }
+
+  void add_send() {
+    CLI::App* sub =
+        add_queue_command(Command::send, "send", "send a message (PAYLOAD, --file or stdin)");
+    sub->add_option("PAYLOAD", raw.payload, "message payload");
+    sub->add_option("--type", raw.type, "message type 1..2^63-1 (default 1)");
+    sub->add_option("--priority", raw.priority, "priority 0..255, higher first (default 0)");
+    sub->add_option("--timeout", raw.timeout,
+                    "wait at most MS milliseconds while full (default: forever)");
+    sub->add_flag("--nowait", raw.nowait, "fail at once if the queue is full");
+    sub->add_option("--file", raw.file, "read the payload from a file");
+    sub->add_flag("--lines", raw.lines, "send one message per input line");
+    sub->add_option("--correlation-id", raw.correlation_id, "correlation id property");
+    sub->add_option("--reply-to", raw.reply_to, "reply-to queue property");
+    sub->add_option("--header", raw.headers, "KEY=VALUE header, repeatable")
+        ->allow_extra_args(false);
+  }
+
+  void add_recv() {
+    CLI::App* sub =
+        add_queue_command(Command::recv, "recv", "receive messages, one payload per line");
+    sub->add_option("--type", raw.type, "0 any (default), N exactly N, -N lowest type <= N");
+    sub->add_flag("--except", raw.except, "the first message whose type is not --type");
+    sub->add_option("--timeout", raw.timeout, "wait at most MS milliseconds (default: forever)");
+    sub->add_flag("--nowait", raw.nowait, "fail at once if no message matches");
+    sub->add_option("--max-size", raw.max_size, "largest payload accepted, in bytes");
+    sub->add_flag("--truncate", raw.truncate,
+                  "cut longer payloads to --max-size instead of failing");
+    sub->add_flag("--peek", raw.peek, "leave the messages in the queue");
+    sub->add_option("--count", raw.count, "receive N messages (default 1)");
+    sub->add_flag("--follow", raw.follow, "keep receiving until interrupted");
+  }
+
+  bool given(Command c, const char* flag) const { return subcommands.at(c)->count(flag) > 0; }
+
+  Command selected() const {
+    for (const auto& [command, sub] : subcommands)
+      if (sub->parsed()) return command;
+    throw UsageError("a subcommand is required");  // require_subcommand(1) makes this unreachable
+  }
+};
+
+void exclusive_flags(const Parser& p, Command c, const char* a, const char* b) {
+  if (p.given(c, a) && p.given(c, b))
+    throw UsageError(std::string(a) + " and " + b + " cannot be used together");
+}
+
+Timeout timeout_flag(const Parser& p, Command c) {
+  exclusive_flags(p, c, "--timeout", "--nowait");
+  if (p.raw.nowait) return kNoWait;
+  if (p.given(c, "--timeout"))
+    return std::chrono::milliseconds(parse_unsigned("--timeout", p.raw.timeout, 0, kMaxTimeoutMs));
+  return kForever;
+}
+
+QueueOptions declare_options(const Parser& p) {
+  constexpr Command c = Command::declare;
+  QueueOptions o;
+  o.exclusive = p.raw.exclusive;
+  constexpr uint64_t kMax64 = std::numeric_limits<uint64_t>::max();
+  constexpr uint64_t kMax32 = std::numeric_limits<uint32_t>::max();
+  if (p.given(c, "--max-messages"))
+    o.max_messages = parse_unsigned("--max-messages", p.raw.max_messages, 1, kMax64);
+  if (p.given(c, "--max-bytes"))
+    o.max_bytes = parse_unsigned("--max-bytes", p.raw.max_bytes, 1, kMax64);
+  if (p.given(c, "--max-message-size"))
+    o.max_message_size = static_cast<uint32_t>(
+        parse_unsigned("--max-message-size", p.raw.max_message_size, 1, kMax32));
+  if (p.given(c, "--mode")) o.mode = parse_mode("--mode", p.raw.mode);
+  if (p.given(c, "--overflow")) {
+    o.overflow = parse_overflow(p.raw.overflow);
+    if (!o.overflow)
+      throw UsageError("--overflow: expected reject, drop-oldest or drop-lowest-priority, got " +
+                       in_quotes(p.raw.overflow));
+  }
+  return o;
+}
+
+SendArgs send_args(const Parser& p) {
+  constexpr Command c = Command::send;
+  SendArgs a;
+  a.payload = p.raw.payload;
+  if (p.given(c, "--file")) a.file = p.raw.file;
+  a.lines = p.raw.lines;
+  if (a.payload && a.file) throw UsageError("PAYLOAD and --file cannot be used together");
+  if (a.payload && a.lines) throw UsageError("PAYLOAD and --lines cannot be used together");
+  SendOptions& o = a.options;
+  if (p.given(c, "--type")) o.type = parse_signed("--type", p.raw.type, 1, kMaxType);
+  if (p.given(c, "--priority"))
+    o.priority = static_cast<uint8_t>(parse_unsigned("--priority", p.raw.priority, 0, 255));
+  o.timeout = timeout_flag(p, c);
+  if (p.given(c, "--correlation-id")) o.correlation_id = p.raw.correlation_id;
+  if (p.given(c, "--reply-to")) {
+    if (p.raw.reply_to.empty()) throw UsageError("--reply-to: expected a queue name, got ''");
+    o.reply_to = p.raw.reply_to;
+  }
+  for (const auto& h : p.raw.headers) o.headers.push_back(parse_header("--header", h));
+  return a;
+}
+
+RecvArgs recv_args(const Parser& p) {
+  constexpr Command c = Command::recv;
+  RecvArgs a;
+  ReceiveOptions& o = a.options;
+  // INT64_MIN is excluded: its magnitude, the bound for negative types, is not an int64.
+  if (p.given(c, "--type")) o.type = parse_signed("--type", p.raw.type, -kMaxType, kMaxType);
+  o.except = p.raw.except;
+  o.timeout = timeout_flag(p, c);
+  if (p.given(c, "--max-size"))
+    o.max_size = static_cast<uint32_t>(parse_unsigned("--max-size", p.raw.max_size, 0, kMaxSize));
+  o.truncate = p.raw.truncate;
+  o.peek = p.raw.peek;
+  exclusive_flags(p, c, "--count", "--follow");
+  exclusive_flags(p, c, "--peek", "--follow");
+  if (p.given(c, "--count"))
+    a.count = parse_unsigned("--count", p.raw.count, 1, std::numeric_limits<uint64_t>::max());
+  a.follow = p.raw.follow;
+  return a;
+}
+
+Invocation validate(const Parser& p) {
+  Invocation inv;
+  inv.global = p.global;
+  inv.command = p.selected();
+  inv.queue = p.queue;
+  if (p.app.count("--socket") && inv.global.socket.empty())
+    throw UsageError("--socket: expected a path, got ''");
+  switch (inv.command) {
+    case Command::declare:
+      inv.declare = declare_options(p);
+      break;
+    case Command::send:
+      inv.send = send_args(p);
+      break;
+    case Command::recv:
+      inv.recv = recv_args(p);
+      break;
+    case Command::remove:
+    case Command::purge:
+    case Command::list:
+    case Command::stat:
+    case Command::bench:
+      break;
+  }
+  if (inv.command != Command::list && inv.command != Command::bench && inv.queue.empty())
+    throw UsageError("QUEUE: expected a queue name, got ''");
+  return inv;
+}
+
+/// CLI11's text, except that a word where a subcommand belongs is named as
+/// such instead of "A subcommand is required".
+std::string parse_error_text(const Parser& p, const CLI::ParseError& e, int argc,
+                             const char* const* argv) {
+  if (!p.app.get_subcommands().empty()) return e.what();
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--socket")
+      ++i;  // skip its value
+    else if (!arg.starts_with("-"))
+      return "unknown command " + in_quotes(arg) + " (see --help)";
+  }
+  return e.what();
+}
+
+std::string range_text(std::string_view flag, std::string_view text, auto min, auto max) {
+  return std::string(flag) + ": expected an integer " + std::to_string(min) + ".." +
+         std::to_string(max) + ", got " + in_quotes(text);
+}
+
+}  // namespace
+
+uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  // from_chars takes no sign, spaces or prefixes, so "+1", " 1" and "0x1" fail too.
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 10);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
+    throw UsageError(range_text(flag, text, min, max));
+  return v;
+}
+
+int64_t parse_signed(std::string_view flag, std::string_view text, int64_t min, int64_t max) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 10);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
+    throw UsageError(range_text(flag, text, min, max));
+  return v;
+}
+
+uint32_t parse_mode(std::string_view flag, std::string_view text) {
+  uint32_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 8);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v > 0777)
+    throw UsageError(std::string(flag) + ": expected octal permission bits 0..0777, got " +
+                     in_quotes(text));
+  return v;
+}
+
+std::pair<std::string, std::string> parse_header(std::string_view flag, std::string_view text) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    throw UsageError(std::string(flag) + ": expected KEY=VALUE, got " + in_quotes(text));
+  return {std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+
+Parsed parse(int argc, const char* const* argv) {
+  Parsed out;
+  Parser p;
+  try {
+    p.app.parse(argc, argv);
+    out.invocation = validate(p);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {  // --help, --version
+      std::ostringstream o, err;
+      p.app.exit(e, o, err);
+      out.output = o.str();
+      out.exit_status = 0;
+    } else {
+      out.error = "postbox: " + parse_error_text(p, e, argc, argv) + "\n";
+      out.exit_status = kExitUsage;
+    }
+  } catch (const UsageError& e) {
+    out.error = std::string("postbox: ") + e.what() + "\n";
+    out.exit_status = kExitUsage;
+  }
+  return out;
+}
+
+}  // namespace postbox::cli

@@ -1,0 +1,75 @@
+// The postbox command line: subcommands, flags, and validation into plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "postbox/types.hpp"
+
+namespace postbox::cli {
+
+/// Flags valid before or after any subcommand.
+struct GlobalOptions {
+  std::string socket;  ///< empty: postbox::default_socket_path()
+  bool json = false;
+};
+
+enum class Command { declare, remove, purge, list, stat, send, recv, bench };
+
+struct SendArgs {
+  std::optional<std::string> payload;  ///< the PAYLOAD argument
+  std::optional<std::string> file;     ///< --file
+  bool lines = false;                  ///< one message per input line
+  SendOptions options;
+};
+
+struct RecvArgs {
+  ReceiveOptions options;
+  uint64_t count = 1;   ///< messages to receive
+  bool follow = false;  ///< keep receiving until the timeout, EOF or a signal
+};
+
+/// A fully validated command line.
+struct Invocation {
+  GlobalOptions global;
+  Command command = Command::list;
+  std::string queue;  ///< every command but list and bench
+  QueueOptions declare;
+  SendArgs send;
+  RecvArgs recv;
+};
+
+/// What parse() decided: run `invocation`, or exit at once with `exit_status`
+/// after printing `output` (help, version) on stdout and `error` (one line) on stderr.
+struct Parsed {
+  std::optional<Invocation> invocation;
+  int exit_status = 0;
+  std::string output;
+  std::string error;
+};
+
+/// Parses and validates argv. Never throws for bad input: a usage error is
+/// exit status 2 with one line "postbox: <what was wrong>".
+Parsed parse(int argc, const char* const* argv);
+
+/// Thrown by the validators below; the message names the flag.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Validators, public for tests. `flag` names the option in messages, e.g.
+// "--priority: expected an integer 0..255, got '300'". Numbers are decimal
+// and must be used up entirely ("12x" is an error).
+uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t min, uint64_t max);
+int64_t parse_signed(std::string_view flag, std::string_view text, int64_t min, int64_t max);
+/// Permission bits in octal, 0..0777 ("640", "0640").
+uint32_t parse_mode(std::string_view flag, std::string_view text);
+/// "KEY=VALUE" with a non-empty KEY; VALUE may be empty or contain '='.
+std::pair<std::string, std::string> parse_header(std::string_view flag, std::string_view text);
+
+}  // namespace postbox::cli

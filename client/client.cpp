@@ -1,0 +1,298 @@
+// Client: drives detail::Connection over a blocking Unix socket on the caller's thread.
+#include "postbox/client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "client/admin_json.hpp"
+#include "client/connection.hpp"
+#include "config/paths.hpp"
+#include "proto/frame.hpp"
+
+namespace postbox {
+
+using detail::RawReply;
+using proto::Kind;
+
+std::string default_socket_path() {
+  return config::default_socket_path();
+}
+
+// Replies are read on demand: a wait() reads until its own reply is there,
+// parsing every frame each read brings and keeping the others in `stash` for
+// their own wait(). Writes never block while the broker waits for us to read
+// (see write_all()), so deep pipelines cannot deadlock on full socket buffers.
+struct Client::Impl {
+  int fd = -1;
+  detail::Connection conn;
+  std::unordered_map<uint32_t, Kind>
+      outstanding;  // id -> request kind, until its reply is returned
+  std::unordered_map<uint32_t, RawReply> stash;
+
+  ~Impl() { close(); }
+
+  void close() noexcept {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    conn = detail::Connection();
+    outstanding.clear();
+    stash.clear();
+  }
+
+  void require_connected() const {
+    if (fd < 0) throw Error(Errc::disconnected, "not connected to the broker");
+  }
+
+  /// Closes the connection and throws: after a lost connection or a garbled
+  /// stream nothing later on it can be trusted.
+  [[noreturn]] void fail(Errc code, const std::string& message) {
+    close();
+    throw Error(code, message);
+  }
+
+  [[noreturn]] void fail_os(const char* what) {
+    fail(Errc::disconnected, std::string(what) + " the broker failed: " + std::strerror(errno));
+  }
+
+  /// Reads once; returns false when nothing was available and `wait` is false.
+  bool read_some(bool wait) {
+    auto space = conn.input_space();
+    ssize_t n;
+    do {
+      n = ::recv(fd, space.data(), space.size(), wait ? 0 : MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n < 0) fail_os("reading from");
+    if (n == 0) fail(Errc::disconnected, "the broker closed the connection");
+    conn.commit_input(static_cast<std::size_t>(n));
+    return true;
+  }
+
+  /// Writes all of the connection's output. The first attempt is one plain
+  /// send(); only when the socket buffer is full do we poll, and then we also
+  /// read, because the broker may be blocked writing replies to us.
+  void write_all() {
+    auto& out = conn.output();
+    std::size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fail_os("writing to");
+      pollfd p{fd, POLLIN | POLLOUT, 0};
+      if (::poll(&p, 1, -1) < 0 && errno != EINTR) fail_os("waiting for");
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) drain_input();
+    }
+    out.clear();
+  }
+
+  /// Reads what is available and stashes every complete reply.
+  void drain_input() {
+    while (read_some(false)) stash_replies();
+  }
+
+  void stash_replies() {
+    while (auto r = next_reply()) stash.emplace(r->request_id, std::move(*r));
+  }
+
+  std::optional<RawReply> next_reply() {
+    std::optional<RawReply> r;
+    try {
+      r = conn.next_reply();
+    } catch (const Error& e) {
+      fail(e.errc(), e.what());
+    }
+    if (!r) return r;
+    // Id 0 is a connection-wide error (e.g. too many connections), sent just
+    // before the broker closes: it answers whatever we are waiting for.
+    if (r->request_id == 0 && r->kind == Kind::error)
+      fail(static_cast<Errc>(r->reply.error.value()), r->reply.error_message);
+    auto it = outstanding.find(r->request_id);
+    if (it == outstanding.end())
+      fail(Errc::protocol_error,
+           "reply to unknown request id " + std::to_string(r->request_id) + " from the broker");
+    if (r->kind != Kind::error && r->kind != it->second)
+      fail(Errc::protocol_error, "reply of the wrong kind from the broker");
+    return r;
+  }
+
+  uint32_t started(uint32_t id, Kind kind) {
+    outstanding.emplace(id, kind);
+    return id;
+  }
+
+  /// Writes what is buffered and blocks until request `id` is answered.
+  RawReply await(uint32_t id) {
+    require_connected();
+    if (!conn.output().empty()) write_all();
+    for (;;) {
+      if (auto it = stash.find(id); it != stash.end()) {
+        RawReply r = std::move(it->second);
+        stash.erase(it);
+        outstanding.erase(id);
+        return r;
+      }
+      read_some(true);
+      stash_replies();
+    }
+  }
+
+  /// One admin request and its JSON reply; ERROR replies throw.
+  std::string admin(Kind kind, const std::string& json) {
+    require_connected();
+    RawReply r = await(started(conn.add_admin(kind, json), kind));
+    r.reply.throw_if_error();
+    return std::move(r.json);
+  }
+};
+
+Client::Client() : impl_(std::make_unique<Impl>()) {}
+
+Client::Client(const std::string& socket_path, std::string_view client_name) : Client() {
+  connect(socket_path, client_name);
+}
+
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+void Client::connect(const std::string& socket_path, std::string_view client_name) {
+  impl_->close();
+  impl_->fd = detail::connect_unix_socket(socket_path);
+  try {
+    uint32_t id = impl_->started(impl_->conn.add_hello(client_name), Kind::hello);
+    impl_->conn.accept_hello(impl_->await(id));
+  } catch (...) {
+    impl_->close();
+    throw;
+  }
+}
+
+bool Client::is_connected() const noexcept {
+  return impl_ && impl_->fd >= 0;
+}
+
+void Client::close() noexcept {
+  if (impl_) impl_->close();
+}
+
+const ServerInfo& Client::server_info() const {
+  impl_->require_connected();
+  return impl_->conn.server();
+}
+
+// --- Administration -----------------------------------------------------------
+
+DeclareResult Client::declare(std::string_view queue, const QueueOptions& options) {
+  return detail::parse_declare_reply(
+      impl_->admin(Kind::declare, detail::declare_request(queue, options)));
+}
+
+void Client::remove(std::string_view queue) {
+  detail::parse_delete_reply(impl_->admin(Kind::remove, detail::queue_request(queue)));
+}
+
+uint64_t Client::purge(std::string_view queue) {
+  return detail::parse_purge_reply(impl_->admin(Kind::purge, detail::queue_request(queue)));
+}
+
+QueueStat Client::stat(std::string_view queue) {
+  return detail::parse_stat_reply(impl_->admin(Kind::stat, detail::queue_request(queue)));
+}
+
+std::vector<QueueSummary> Client::list() {
+  return detail::parse_list_reply(impl_->admin(Kind::list, detail::list_request()));
+}
+
+// --- Data path ------------------------------------------------------------------
+
+uint64_t Client::send(std::string_view queue, std::string_view payload,
+                      const SendOptions& options) {
+  Reply r = wait(start_send(queue, payload, options));
+  r.throw_if_error();
+  return r.first_id;
+}
+
+uint64_t Client::send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
+                            Timeout timeout) {
+  Reply r = wait(start_send_batch(queue, messages, timeout));
+  r.throw_if_error();
+  return r.first_id;
+}
+
+uint64_t Client::send_batch(std::string_view queue, std::span<const std::string> payloads,
+                            const SendOptions& options) {
+  Reply r = wait(start_send_batch(queue, payloads, options));
+  r.throw_if_error();
+  return r.first_id;
+}
+
+std::optional<Message> Client::receive(std::string_view queue, const ReceiveOptions& options) {
+  ReceiveOptions one = options;
+  one.max_count = 1;
+  auto messages = receive_many(queue, 1, one);
+  if (messages.empty()) return std::nullopt;
+  return std::move(messages.front());
+}
+
+std::vector<Message> Client::receive_many(std::string_view queue, uint32_t max_count,
+                                          ReceiveOptions options) {
+  options.max_count = max_count;
+  Reply r = wait(start_receive(queue, options));
+  if (r.error == make_error_code(Errc::no_message)) return {};
+  r.throw_if_error();
+  return std::move(r.messages);
+}
+
+// --- Pipelining -----------------------------------------------------------------
+
+Client::Ticket Client::start_send(std::string_view queue, std::string_view payload,
+                                  const SendOptions& options) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_send(queue, payload, options), Kind::send)};
+}
+
+Client::Ticket Client::start_send_batch(std::string_view queue,
+                                        std::span<const OutgoingMessage> messages,
+                                        Timeout timeout) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_send_batch(queue, messages, timeout), Kind::send)};
+}
+
+Client::Ticket Client::start_send_batch(std::string_view queue,
+                                        std::span<const std::string> payloads,
+                                        const SendOptions& options) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_send_batch(queue, payloads, options), Kind::send)};
+}
+
+Client::Ticket Client::start_receive(std::string_view queue, const ReceiveOptions& options) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_receive(queue, options), Kind::receive)};
+}
+
+void Client::flush() {
+  impl_->require_connected();
+  if (!impl_->conn.output().empty()) impl_->write_all();
+}
+
+Reply Client::wait(Ticket ticket) {
+  impl_->require_connected();
+  if (!impl_->outstanding.contains(ticket.request_id))
+    throw Error(Errc::invalid_argument, "wait() on a ticket that is not pending");
+  return std::move(impl_->await(ticket.request_id).reply);
+}
+
+std::size_t Client::pending() const noexcept {
+  return impl_ ? impl_->outstanding.size() : 0;
+}
+
+}  // namespace postbox

@@ -1,0 +1,92 @@
+// postbox::AsyncClient: the Client operations as Asio awaitables, pipelined on one connection.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's coroutine support needs it
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "postbox/error.hpp"
+#include "postbox/paths.hpp"
+#include "postbox/types.hpp"
+
+namespace postbox {
+
+/// An asynchronous client for consumers that live in an Asio event loop.
+///
+/// Every operation encodes its request when called (so arguments may be
+/// temporaries) and returns an awaitable that waits for the reply. Requests
+/// are written as soon as possible, coalesced into one write while a write is
+/// in flight; many may be outstanding at once, from one coroutine or many,
+/// and each awaitable completes when its own reply arrives, in any order.
+/// Failures throw postbox::Error from the co_await; an empty receive returns
+/// std::nullopt / an empty vector.
+///
+///   boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+///     postbox::AsyncClient c(io.get_executor());
+///     co_await c.connect();
+///     auto a = c.send("jobs", "one");  // both requests are on the wire
+///     auto b = c.send("jobs", "two");  // before either reply is awaited
+///     co_await a; co_await b;
+///   }, boost::asio::detached);
+///
+/// Thread rules: call it and await it only from threads running its executor,
+/// one at a time (use a strand executor for a multi-threaded io_context).
+/// An awaitable that is destroyed without being awaited forgets its reply.
+class AsyncClient {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  template <class T>
+  using Awaitable = boost::asio::awaitable<T, executor_type>;
+
+  explicit AsyncClient(executor_type executor);
+  /// Closes the connection; awaitables still waiting fail with Errc::disconnected.
+  ~AsyncClient();
+  AsyncClient(const AsyncClient&) = delete;
+  AsyncClient& operator=(const AsyncClient&) = delete;
+
+  executor_type get_executor() const noexcept;
+
+  /// Connects and performs the HELLO handshake (see Client::connect()).
+  Awaitable<void> connect(std::string socket_path = default_socket_path(),
+                          std::string client_name = "libpostbox");
+  bool is_connected() const noexcept;
+  /// Drops the connection; awaitables still waiting fail with Errc::disconnected.
+  void close() noexcept;
+  /// The broker's limits and version; valid once connect() has completed.
+  const ServerInfo& server_info() const;
+
+  Awaitable<DeclareResult> declare(std::string_view queue, const QueueOptions& options = {});
+  Awaitable<void> remove(std::string_view queue);
+  Awaitable<uint64_t> purge(std::string_view queue);
+  Awaitable<QueueStat> stat(std::string_view queue);
+  Awaitable<std::vector<QueueSummary>> list();
+
+  /// Returns the message's id.
+  Awaitable<uint64_t> send(std::string_view queue, std::string_view payload,
+                           const SendOptions& options = {});
+  /// All or none; returns the first id.
+  Awaitable<uint64_t> send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
+                                 Timeout timeout = kForever);
+  Awaitable<uint64_t> send_batch(std::string_view queue, std::span<const std::string> payloads,
+                                 const SendOptions& options = {});
+  /// std::nullopt when no message matched within the timeout.
+  Awaitable<std::optional<Message>> receive(std::string_view queue,
+                                            const ReceiveOptions& options = {});
+  /// Up to `max_count` messages; empty when none matched within the timeout.
+  Awaitable<std::vector<Message>> receive_many(std::string_view queue, uint32_t max_count,
+                                               ReceiveOptions options = {});
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace postbox
