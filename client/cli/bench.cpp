@@ -1,0 +1,261 @@
+// `postbox bench`: its flags, their validation, and the text and JSON forms of a measurement.
+#include "client/cli/bench.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "client/cli/bench_workloads.hpp"
+#include "client/cli/exit_status.hpp"
+#include "client/cli/output.hpp"
+#include "client/cli/parse.hpp"
+#include "postbox/paths.hpp"
+
+namespace postbox::cli {
+
+namespace {
+
+using bench::BenchOptions;
+using bench::Measurement;
+using bench::Mode;
+using bench::Transport;
+
+// Round trips when --count is not given with --mode pingpong: about 6 s on
+// the 2-vCPU VM of docs/bench.md, where a postbox round trip takes ~110 µs.
+constexpr uint64_t kDefaultRoundTrips = 50'000;
+// Generous ceilings that only catch typos; the real limits (frame size, the
+// broker's message size, msgmax) are checked where they apply.
+constexpr uint64_t kMaxCount = uint64_t{1} << 40;
+constexpr uint64_t kMaxSize = uint64_t{1} << 30;
+constexpr uint64_t kMaxBatch = 1'000'000;
+constexpr uint64_t kMaxPipeline = 65'536;
+constexpr uint64_t kMaxProcesses = 256;
+// Several postbox consumers stop on end markers, consumers x pipeline x batch
+// of them (bench_postbox.cpp); this keeps that far below the default queue limits.
+constexpr uint64_t kMaxStopMarkers = uint64_t{1} << 20;
+// The send time fills the first 8 bytes of every payload.
+constexpr uint64_t kMinSize = 8;
+
+/// The raw flag text, kept between parsing and run_bench(); nullopt: not given.
+struct RawBenchFlags {
+  std::optional<std::string> size, count, batch, pipeline, producers, consumers, queue, mode,
+      transport;
+};
+
+RawBenchFlags& raw() {
+  static RawBenchFlags flags;
+  return flags;
+}
+
+// =========================================================================
+// Validation
+// =========================================================================
+
+uint32_t number32(const char* flag, const std::optional<std::string>& text, uint64_t min,
+                  uint64_t max, uint32_t fallback) {
+  return text ? static_cast<uint32_t>(parse_unsigned(flag, *text, min, max)) : fallback;
+}
+
+/// Fails when `text` was given although `why` makes it meaningless.
+void reject(const char* flag, const std::optional<std::string>& text, const char* why) {
+  if (text) throw UsageError(std::string(flag) + ": not used by " + why);
+}
+
+BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
+  BenchOptions o;
+  if (r.transport && *r.transport == "sysv")
+    o.transport = Transport::sysv;
+  else if (r.transport && *r.transport != "postbox")
+    throw UsageError("--transport: expected postbox or sysv, got '" + *r.transport + "'");
+  if (r.mode && *r.mode == "pingpong")
+    o.mode = Mode::pingpong;
+  else if (r.mode && *r.mode != "throughput")
+    throw UsageError("--mode: expected throughput or pingpong, got '" + *r.mode + "'");
+
+  if (r.size) {
+    o.size = static_cast<uint32_t>(parse_unsigned("--size", *r.size, 0, kMaxSize));
+    if (o.size < kMinSize)
+      throw UsageError(
+          "--size: each message carries its 8-byte send time, so the size must be at "
+          "least 8, got '" +
+          *r.size + "'");
+  }
+  const uint64_t default_count = o.mode == Mode::pingpong ? kDefaultRoundTrips : o.count;
+  o.count = r.count ? parse_unsigned("--count", *r.count, 1, kMaxCount) : default_count;
+
+  if (o.mode == Mode::pingpong) {
+    const char* why = "--mode pingpong (one process sends and one echoes, one message at a time)";
+    reject("--batch", r.batch, why);
+    reject("--pipeline", r.pipeline, why);
+    reject("--producers", r.producers, why);
+    reject("--consumers", r.consumers, why);
+  }
+  if (o.transport == Transport::sysv) {
+    const char* why = "--transport sysv (one message per syscall, on private queues)";
+    reject("--batch", r.batch, why);
+    reject("--pipeline", r.pipeline, why);
+    reject("--queue", r.queue, why);
+  }
+  o.batch = number32("--batch", r.batch, 1, kMaxBatch, o.batch);
+  o.pipeline = number32("--pipeline", r.pipeline, 1, kMaxPipeline, o.pipeline);
+  o.producers = number32("--producers", r.producers, 1, kMaxProcesses, o.producers);
+  o.consumers = number32("--consumers", r.consumers, 1, kMaxProcesses, o.consumers);
+  if (o.transport == Transport::postbox && o.mode == Mode::throughput && o.consumers > 1 &&
+      uint64_t{o.consumers} * o.pipeline * o.batch > kMaxStopMarkers)
+    throw UsageError("--consumers: " + std::to_string(o.consumers) + " consumers x pipeline " +
+                     std::to_string(o.pipeline) + " x batch " + std::to_string(o.batch) +
+                     " is over " + std::to_string(kMaxStopMarkers) +
+                     ", the most end markers the bench sends; lower one of them");
+  if (o.transport == Transport::sysv) o.batch = o.pipeline = 1;
+  if (o.mode == Mode::pingpong) o.batch = o.pipeline = 1;
+  if (r.queue) {
+    if (r.queue->empty()) throw UsageError("--queue: expected a queue name, got ''");
+    o.queue = *r.queue;
+  }
+  o.socket = global.socket.empty() ? default_socket_path() : global.socket;
+  return o;
+}
+
+// =========================================================================
+// Output
+// =========================================================================
+
+const char* transport_name(Transport t) {
+  return t == Transport::sysv ? "sysv" : "postbox";
+}
+const char* mode_name(Mode m) {
+  return m == Mode::pingpong ? "pingpong" : "throughput";
+}
+
+/// 2345678 -> "2,345,678".
+std::string grouped(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+/// Nanoseconds as microseconds: one decimal below 100 µs, whole above.
+std::string micros(uint64_t ns) {
+  char buf[32];
+  const double us = static_cast<double>(ns) / 1e3;
+  std::snprintf(buf, sizeof buf, us < 100 ? "%.1f µs" : "%.0f µs", us);
+  return buf;
+}
+
+double per_second(const Measurement& m, double amount) {
+  return m.seconds > 0 ? amount / m.seconds : 0.0;
+}
+
+std::string plural(uint32_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string text_of(const BenchOptions& o, const Measurement& m) {
+  std::string s = std::string(transport_name(o.transport)) + "  " + mode_name(o.mode) + "  " +
+                  std::to_string(o.size) + " B x " + std::to_string(o.count);
+  const auto& h = m.latency;
+  const std::string percentiles = "p50 " + micros(h.percentile(0.5)) + " p99 " +
+                                  micros(h.percentile(0.99)) + " p999 " +
+                                  micros(h.percentile(0.999));
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "  (%.2f s)", m.seconds);
+  if (o.mode == Mode::pingpong) {
+    return s + ":  " + grouped(static_cast<uint64_t>(per_second(m, double(m.messages)))) +
+           " round trips/s  RTT " + percentiles + seconds;
+  }
+  if (o.transport == Transport::postbox)
+    s += "  batch " + std::to_string(o.batch) + " pipeline " + std::to_string(o.pipeline);
+  char mbps[32];
+  std::snprintf(mbps, sizeof mbps, "%.1f MB/s", per_second(m, double(m.messages) * o.size) / 1e6);
+  return s + "  " + plural(o.producers, "producer") + " / " + plural(o.consumers, "consumer") +
+         ":  " + grouped(static_cast<uint64_t>(per_second(m, double(m.messages)))) + " msgs/s  " +
+         mbps + "  latency " + percentiles + seconds;
+}
+
+std::string json_of(const BenchOptions& o, const Measurement& m) {
+  const auto& h = m.latency;
+  const auto us = [](uint64_t ns) { return std::round(static_cast<double>(ns) / 10.0) / 100.0; };
+  nlohmann::json latency = {{"p50", us(h.percentile(0.5))},
+                            {"p99", us(h.percentile(0.99))},
+                            {"p999", us(h.percentile(0.999))},
+                            {"min", us(h.min())},
+                            {"max", us(h.max())},
+                            {"mean", us(static_cast<uint64_t>(h.mean()))}};
+  nlohmann::json j = {{"transport", transport_name(o.transport)},
+                      {"mode", mode_name(o.mode)},
+                      {"size", o.size},
+                      {"count", o.count},
+                      {"seconds", m.seconds}};
+  if (o.mode == Mode::pingpong) {
+    j["round_trips_per_s"] = per_second(m, double(m.messages));
+    j["rtt_us"] = latency;
+  } else {
+    if (o.transport == Transport::postbox) {
+      j["batch"] = o.batch;
+      j["pipeline"] = o.pipeline;
+    }
+    j["producers"] = o.producers;
+    j["consumers"] = o.consumers;
+    j["msgs_per_s"] = per_second(m, double(m.messages));
+    j["mb_per_s"] = per_second(m, double(m.messages) * o.size) / 1e6;
+    j["latency_us"] = latency;
+  }
+  if (m.sysv_qbytes) j["msg_qbytes"] = *m.sysv_qbytes;
+  return j.dump();
+}
+
+Measurement measure(const BenchOptions& o) {
+  if (o.transport == Transport::sysv)
+    return o.mode == Mode::pingpong ? bench::run_sysv_pingpong(o) : bench::run_sysv_throughput(o);
+  return o.mode == Mode::pingpong ? bench::run_postbox_pingpong(o)
+                                  : bench::run_postbox_throughput(o);
+}
+
+}  // namespace
+
+void add_bench_options(CLI::App& bench) {
+  RawBenchFlags& r = raw();
+  bench.add_option("--transport", r.transport, "postbox (default) or sysv (kernel message queues)");
+  bench.add_option("--mode", r.mode, "throughput (default) or pingpong (round-trip latency)");
+  bench.add_option("--size", r.size, "payload bytes, at least 8 (default 64)");
+  bench.add_option("--count", r.count,
+                   "messages, or round trips with pingpong (default 1000000; pingpong 50000)");
+  bench.add_option("--batch", r.batch, "messages per SEND and per RECEIVE (default 64)");
+  bench.add_option("--pipeline", r.pipeline, "requests in flight per process (default 8)");
+  bench.add_option("--producers", r.producers, "producer processes (default 1)");
+  bench.add_option("--consumers", r.consumers, "consumer processes (default 1)");
+  bench.add_option("--queue", r.queue,
+                   "queue to use (default: a fresh bench-<pid>, deleted after)");
+}
+
+int run_bench(const GlobalOptions& global) {
+  BenchOptions o;
+  try {
+    o = validate(raw(), global);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "postbox: %s\n", e.what());
+    return kExitUsage;
+  }
+  try {
+    const Measurement m = measure(o);
+    if (m.messages != o.count)
+      throw bench::BenchFailure("the run ended after " + std::to_string(m.messages) + " of " +
+                                std::to_string(o.count) + " messages");
+    const std::string line = global.json ? json_of(o, m) : text_of(o, m);
+    std::printf("%s\n", line.c_str());
+    return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+  } catch (const bench::BenchFailure& e) {
+    std::fprintf(stderr, "postbox: bench: %s\n", e.what());
+    return e.interrupted() ? 128 + 2 : kExitFailure;  // like a shell's status for SIGINT
+  } catch (const Error& e) {
+    std::fprintf(stderr, "postbox: bench: %s\n", failure_text(e, o.queue).c_str());
+    return exit_status(e.errc());
+  }
+}
+
+}  // namespace postbox::cli

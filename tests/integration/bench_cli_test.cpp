@@ -1,0 +1,161 @@
+// `postbox bench` against a real postboxd: every mode and transport completes and reports, bad
+// flags fail clearly.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/process.hpp"
+#include "tests/support/test_broker.hpp"
+
+namespace postbox::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kOk = 0, kOther = 1, kUsage = 2;
+
+class BenchCli : public ::testing::Test {
+ protected:
+  RunResult bench(std::vector<std::string> args) {
+    std::vector<std::string> argv{binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(),
+                                  "bench"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+  json bench_json(std::vector<std::string> args) {
+    args.push_back("--json");
+    RunResult r = bench(std::move(args));
+    EXPECT_EQ(r.status, kOk) << r.err;
+    return json::parse(r.out);
+  }
+  /// The queues left on the broker, as `postbox list --json` shows them.
+  json queues() {
+    RunResult r =
+        run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(), "list", "--json"});
+    EXPECT_EQ(r.status, kOk) << r.err;
+    return json::parse(r.out)["queues"];
+  }
+
+  TestBroker broker_;
+};
+
+TEST_F(BenchCli, ThroughputReceivesEveryMessageAndLeavesNoQueue) {
+  const json sut = bench_json({"--count", "20000", "--batch", "16", "--pipeline", "4"});
+  EXPECT_EQ(sut["transport"], "postbox");
+  EXPECT_EQ(sut["mode"], "throughput");
+  EXPECT_EQ(sut["count"], 20000);
+  EXPECT_GT(sut["msgs_per_s"].get<double>(), 0);
+  EXPECT_LE(sut["latency_us"]["p50"].get<double>(), sut["latency_us"]["p999"].get<double>());
+  EXPECT_TRUE(queues().empty());
+}
+
+TEST_F(BenchCli, SeveralProducersAndConsumersAllStop) {
+  const json sut = bench_json({"--count", "30001", "--producers", "3", "--consumers", "3"});
+  EXPECT_EQ(sut["producers"], 3);
+  EXPECT_EQ(sut["consumers"], 3);
+  EXPECT_TRUE(queues().empty());
+}
+
+TEST_F(BenchCli, UnpipelinedThroughputCompletes) {
+  const json sut = bench_json({"--count", "2000", "--batch", "1", "--pipeline", "1"});
+  EXPECT_EQ(sut["batch"], 1);
+  EXPECT_EQ(sut["pipeline"], 1);
+}
+
+TEST_F(BenchCli, PingPongReportsRoundTrips) {
+  const json sut = bench_json({"--mode", "pingpong", "--count", "500"});
+  EXPECT_GT(sut["round_trips_per_s"].get<double>(), 0);
+  EXPECT_GT(sut["rtt_us"]["p50"].get<double>(), 0);
+  EXPECT_TRUE(queues().empty());
+}
+
+TEST_F(BenchCli, SysvTransportRunsBothModes) {
+  EXPECT_EQ(
+      bench_json({"--transport", "sysv", "--count", "20000", "--consumers", "2"})["transport"],
+      "sysv");
+  EXPECT_EQ(bench_json({"--transport", "sysv", "--mode", "pingpong", "--count", "500"})["mode"],
+            "pingpong");
+}
+
+TEST_F(BenchCli, NamedExistingQueueIsKeptAndLeftEmpty) {
+  ASSERT_EQ(
+      run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(), "declare", "mine"}).status,
+      kOk);
+  bench_json({"--queue", "mine", "--count", "5000", "--consumers", "2"});
+  const json left = queues();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0]["name"], "mine");
+  EXPECT_EQ(left[0]["depth"], 0);  // the end markers were taken back
+}
+
+TEST_F(BenchCli, TextOutputIsOneLineNamingTheSetup) {
+  RunResult r = bench({"--count", "1000"});
+  ASSERT_EQ(r.status, kOk) << r.err;
+  EXPECT_NE(
+      r.out.find("postbox  throughput  64 B x 1000  batch 64 pipeline 8  1 producer / 1 consumer:"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" msgs/s "), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+}
+
+TEST_F(BenchCli, BadFlagsAreUsageErrorsNamingTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const Case cases[] = {
+      {{"--size", "4"}, "--size"},
+      {{"--mode", "fast"}, "--mode"},
+      {{"--transport", "tcp"}, "--transport"},
+      {{"--count", "0"}, "--count"},
+      {{"--mode", "pingpong", "--pipeline", "4"}, "--pipeline"},
+      {{"--transport", "sysv", "--batch", "4"}, "--batch"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = bench(c.args);
+    EXPECT_EQ(r.status, kUsage) << c.names;
+    EXPECT_NE(r.err.find(c.names), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(BenchCli, LimitsThatCannotBeMetFailBeforeStarting) {
+  RunResult r = bench({"--size", "2000000", "--batch", "64"});
+  EXPECT_EQ(r.status, kOther);
+  EXPECT_NE(r.err.find("frame limit"), std::string::npos) << r.err;
+  r = bench({"--transport", "sysv", "--size", "100000"});
+  EXPECT_EQ(r.status, kOther);
+  EXPECT_NE(r.err.find("msgmax"), std::string::npos) << r.err;
+}
+
+TEST_F(BenchCli, StoppedBrokerFailsTheRunWithoutHanging) {
+  broker_.stop();
+  RunResult r = bench({"--count", "1000"});
+  EXPECT_NE(r.status, kOk);
+  EXPECT_NE(r.err.find("postbox: bench:"), std::string::npos) << r.err;
+}
+
+TEST_F(BenchCli, BrokerDyingMidRunFailsTheRunWithoutHanging) {
+  RunResult r;
+  std::thread runner([&] {
+    RunOptions o;
+    o.limit = std::chrono::milliseconds(30'000);  // a hang shows as status 137
+    r = run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(), "bench", "--count",
+             "100000000", "--batch", "1", "--pipeline", "1"},
+            o);
+  });
+  // The run's queue appearing is the sign that it has started.
+  bool started = false;
+  for (int i = 0; i < 5000 && !started; ++i) started = !queues().empty();
+  broker_.stop(SIGKILL);
+  runner.join();
+  EXPECT_TRUE(started);
+  EXPECT_NE(r.status, kOk);
+  EXPECT_NE(r.status, 137) << "the bench hung after the broker died";
+  EXPECT_NE(r.err.find("postbox: bench:"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace postbox::testing
