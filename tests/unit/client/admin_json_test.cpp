@@ -1,0 +1,86 @@
+// Tests client/admin_json.cpp: request bodies and reply parsing of the admin requests.
+#include "client/admin_json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "postbox/error.hpp"
+
+namespace postbox::detail {
+namespace {
+
+using nlohmann::json;
+
+// The stat example of PROTOCOL.md 7.4.
+constexpr const char* kStat =
+    R"({"name": "jobs", "depth": 2, "bytes": 4, "max_messages": 1000, "max_bytes": 268435456,
+ "max_message_size": 1048576, "mode": 384, "overflow": "reject", "owner_uid": 1000,
+ "owner_gid": 1000, "created_ns": 1700000000000000000, "last_send_pid": 1234,
+ "last_send_ns": 1700000001000000000, "last_receive_pid": 0, "last_receive_ns": 0,
+ "sent_total": 2, "received_total": 0, "dropped_total": 0, "purged_total": 0,
+ "blocked_senders": 0, "blocked_receivers": 0, "depth_per_priority": {"0": 1, "9": 1}})";
+
+TEST(AdminJson, DeclareRequestHasOnlyTheOptionsSet) {
+  EXPECT_EQ(json::parse(declare_request("jobs", {})), json({{"queue", "jobs"}}));
+  QueueOptions o;
+  o.exclusive = true;
+  o.max_messages = 1000;
+  o.mode = 0640;
+  o.overflow = Overflow::drop_oldest;
+  EXPECT_EQ(json::parse(declare_request("jobs", o)),
+            json::parse(R"({"queue":"jobs","exclusive":true,"max_messages":1000,"mode":416,)"
+                        R"("overflow":"drop-oldest"})"));
+}
+
+TEST(AdminJson, StatReplyOfTheSpecParses) {
+  QueueStat s = parse_stat_reply(kStat);
+  EXPECT_EQ(s.name, "jobs");
+  EXPECT_EQ(s.depth, 2u);
+  EXPECT_EQ(s.mode, 0600u);
+  EXPECT_EQ(s.overflow, Overflow::reject);
+  EXPECT_EQ(s.created_ns, 1700000000000000000u);
+  EXPECT_EQ(s.last_send_pid, 1234u);
+  EXPECT_EQ(s.depth_per_priority, (std::map<unsigned, uint64_t>{{0, 1}, {9, 1}}));
+}
+
+TEST(AdminJson, UnknownReplyKeysAreIgnored) {
+  json j = json::parse(kStat);
+  j["added_in_a_later_version"] = "x";
+  EXPECT_EQ(parse_stat_reply(j.dump()).name, "jobs");
+}
+
+TEST(AdminJson, MalformedRepliesAreProtocolErrors) {
+  json missing = json::parse(kStat);
+  missing.erase("depth");
+  json negative = json::parse(kStat);
+  negative["depth"] = -1;
+  json bad_prio = json::parse(kStat);
+  bad_prio["depth_per_priority"] = {{"256", 1}};
+  json bad_overflow = json::parse(kStat);
+  bad_overflow["overflow"] = "explode";
+  for (const std::string& text : {std::string("not json"), std::string("[]"), missing.dump(),
+                                  negative.dump(), bad_prio.dump(), bad_overflow.dump()}) {
+    try {
+      parse_stat_reply(text);
+      ADD_FAILURE() << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.errc(), Errc::protocol_error) << text;
+    }
+  }
+}
+
+TEST(AdminJson, DeclareListAndPurgeReplies) {
+  auto d = parse_declare_reply(std::string(R"({"created": true, "queue": )") + kStat + "}");
+  EXPECT_TRUE(d.created);
+  EXPECT_EQ(d.queue.name, "jobs");
+  auto l = parse_list_reply(R"({"queues": [{"name": "jobs", "depth": 2, "bytes": 4}]})");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].name, "jobs");
+  EXPECT_EQ(l[0].bytes, 4u);
+  EXPECT_EQ(parse_purge_reply(R"({"purged": 3})"), 3u);
+  EXPECT_NO_THROW(parse_delete_reply("{}"));
+}
+
+}  // namespace
+}  // namespace postbox::detail

@@ -1,0 +1,202 @@
+// Tests client/cli/output.cpp: UTF-8 detection, base64, the JSON shapes and the error lines.
+#include "client/cli/output.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace postbox::cli {
+namespace {
+
+using nlohmann::json;
+
+TEST(Utf8, AcceptsWellFormedAndRejectsIllFormedSequences) {
+  struct Case {
+    std::string bytes;
+    bool valid;
+  };
+  const Case cases[] = {
+      {"", true},
+      {"plain ascii", true},
+      {"caf\xC3\xA9", true},           // 2 bytes
+      {"\xE2\x82\xAC", true},          // euro sign, 3 bytes
+      {"\xF0\x9F\x98\x80", true},      // emoji, 4 bytes
+      {"\xF4\x8F\xBF\xBF", true},      // U+10FFFF, the last code point
+      {std::string("a\0b", 3), true},  // NUL is valid UTF-8
+      {"\xC3", false},                 // truncated
+      {"\xC0\xAF", false},             // overlong '/'
+      {"\xE0\x80\xAF", false},         // overlong, 3 bytes
+      {"\xED\xA0\x80", false},         // surrogate U+D800
+      {"\xF4\x90\x80\x80", false},     // above U+10FFFF
+      {"\xFF\xFE", false},             // never valid
+      {"\x80", false},                 // lone continuation
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(is_valid_utf8(c.bytes), c.valid) << json(c.valid).dump() << " " << c.bytes.size();
+}
+
+TEST(Base64, EncodesRfc4648TestVectors) {
+  struct Case {
+    const char* in;
+    const char* out;
+  };
+  const Case cases[] = {{"", ""},
+                        {"f", "Zg=="},
+                        {"fo", "Zm8="},
+                        {"foo", "Zm9v"},
+                        {"foob", "Zm9vYg=="},
+                        {"fooba", "Zm9vYmE="},
+                        {"foobar", "Zm9vYmFy"}};
+  for (const auto& c : cases) EXPECT_EQ(base64(c.in), c.out) << c.in;
+  EXPECT_EQ(base64(std::string("\xFF\xFE\x00", 3)), "//4A");
+}
+
+Message sample() {
+  Message m;
+  m.id = 42;
+  m.type = 5;
+  m.priority = 9;
+  m.payload = "yo";
+  m.correlation_id = "c1";
+  m.headers = {{"k", "v"}};
+  m.sender_pid = 1234;
+  m.sender_uid = 1000;
+  m.enqueue_time_ns = 1700000000000000000;
+  return m;
+}
+
+TEST(MessageJson, TextPayloadHasEveryDocumentedKey) {
+  auto j = json::parse(message_json(sample()));
+  EXPECT_EQ(j["id"], 42);
+  EXPECT_EQ(j["type"], 5);
+  EXPECT_EQ(j["priority"], 9);
+  EXPECT_EQ(j["payload"], "yo");
+  EXPECT_FALSE(j.contains("encoding"));
+  EXPECT_EQ(j["properties"]["correlation_id"], "c1");
+  EXPECT_TRUE(j["properties"]["reply_to"].is_null());
+  EXPECT_EQ(j["properties"]["headers"], json({{"k", "v"}}));
+  EXPECT_EQ(j["sender_pid"], 1234);
+  EXPECT_EQ(j["sender_uid"], 1000);
+  EXPECT_EQ(j["enqueue_time_ns"], 1700000000000000000ull);
+  EXPECT_EQ(j["truncated"], false);
+  EXPECT_EQ(j["delivery_count"], 1);
+}
+
+TEST(MessageJson, IsOneLine) {
+  Message m = sample();
+  m.payload = "line one\nline two";
+  EXPECT_EQ(message_json(m).find('\n'), std::string::npos);
+}
+
+TEST(MessageJson, BinaryPayloadIsBase64WithEncodingKey) {
+  Message m = sample();
+  m.payload = std::string("\xFF\xFE\x00", 3);
+  auto j = json::parse(message_json(m));
+  EXPECT_EQ(j["payload"], "//4A");
+  EXPECT_EQ(j["encoding"], "base64");
+}
+
+TEST(MessageJson, RepeatedHeaderKeyBecomesAnArrayInSendOrder) {
+  Message m = sample();
+  m.headers = {{"k", "v"}, {"other", "x"}, {"k", "w"}};
+  auto j = json::parse(message_json(m));
+  EXPECT_EQ(j["properties"]["headers"]["k"], json({"v", "w"}));
+  EXPECT_EQ(j["properties"]["headers"]["other"], "x");
+}
+
+QueueStat sample_stat() {
+  QueueStat s;
+  s.name = "jobs";
+  s.depth = 2;
+  s.bytes = 4;
+  s.mode = 0640;
+  s.overflow = Overflow::drop_oldest;
+  s.depth_per_priority = {{0, 1}, {9, 1}};
+  return s;
+}
+
+TEST(StatJson, UsesTheWireKeys) {
+  auto j = json::parse(stat_json(sample_stat()));
+  for (const char* key : {"name",
+                          "depth",
+                          "bytes",
+                          "max_messages",
+                          "max_bytes",
+                          "max_message_size",
+                          "mode",
+                          "overflow",
+                          "owner_uid",
+                          "owner_gid",
+                          "created_ns",
+                          "last_send_pid",
+                          "last_send_ns",
+                          "last_receive_pid",
+                          "last_receive_ns",
+                          "sent_total",
+                          "received_total",
+                          "dropped_total",
+                          "purged_total",
+                          "blocked_senders",
+                          "blocked_receivers",
+                          "depth_per_priority"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["mode"], 0640);
+  EXPECT_EQ(j["overflow"], "drop-oldest");
+  EXPECT_EQ(j["depth_per_priority"], json({{"0", 1}, {"9", 1}}));
+}
+
+TEST(StatText, ShowsModeInOctalAndNeverForZeroTimes) {
+  auto text = stat_text(sample_stat());
+  EXPECT_NE(text.find("mode                0640\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("last_send           never (pid none)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("depth_per_priority  0:1 9:1\n"), std::string::npos) << text;
+}
+
+TEST(ListOutput, JsonAndAlignedTable) {
+  std::vector<QueueSummary> queues = {{"jobs", 2, 4}, {"a-much-longer-name", 12345, 0}};
+  EXPECT_EQ(json::parse(list_json(queues)),
+            json::parse(R"({"queues":[{"name":"jobs","depth":2,"bytes":4},)"
+                        R"({"name":"a-much-longer-name","depth":12345,"bytes":0}]})"));
+  EXPECT_EQ(list_text(queues),
+            "NAME                DEPTH  BYTES\n"
+            "jobs                    2  4\n"
+            "a-much-longer-name  12345  0\n");
+  EXPECT_EQ(list_text({}), "NAME  DEPTH  BYTES\n");
+}
+
+TEST(DeclareOutput, SaysWhetherTheQueueWasCreated) {
+  DeclareResult r{true, sample_stat()};
+  EXPECT_EQ(declare_text(r), "queue 'jobs' created");
+  r.created = false;
+  EXPECT_EQ(declare_text(r), "queue 'jobs' exists");
+  auto j = json::parse(declare_json(r));
+  EXPECT_EQ(j["created"], false);
+  EXPECT_EQ(j["queue"]["name"], "jobs");
+}
+
+TEST(FailureText, PrefersTheBrokersMessage) {
+  EXPECT_EQ(failure_text(Errc::queue_full, "queue 'jobs' is full (max_messages 3)", "jobs"),
+            "queue 'jobs' is full (max_messages 3)");
+}
+
+TEST(FailureText, NamesTheQueueWhenTheBrokerSentNoMessage) {
+  struct Case {
+    Errc code;
+    const char* text;
+  };
+  const Case cases[] = {
+      {Errc::queue_full, "queue 'jobs' is full"},
+      {Errc::no_such_queue, "no such queue 'jobs'"},
+      {Errc::no_message, "no message in queue 'jobs'"},
+      {Errc::queue_exists, "queue 'jobs' already exists"},
+      {Errc::permission_denied, "permission denied on queue 'jobs'"},
+      {Errc::too_big, "message too big for queue 'jobs'"},
+      {Errc::internal_error, "internal broker error"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(failure_text(c.code, "", "jobs"), c.text);
+  EXPECT_EQ(failure_text(Error(Errc::queue_full, ""), "jobs"), "queue 'jobs' is full");
+  EXPECT_EQ(failure_text(Error(Errc::queue_full, "full!"), "jobs"), "full!");
+}
+
+}  // namespace
+}  // namespace postbox::cli

@@ -1,0 +1,193 @@
+// Tests client/cli/parse.cpp: flag names, defaults, and the one-line usage errors.
+#include "client/cli/parse.hpp"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace postbox::cli {
+namespace {
+
+Parsed parse_args(std::vector<std::string> args) {
+  args.insert(args.begin(), "postbox");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse(static_cast<int>(argv.size()), argv.data());
+}
+
+Invocation parse_ok(std::vector<std::string> args) {
+  Parsed p = parse_args(std::move(args));
+  EXPECT_TRUE(p.invocation) << p.error;
+  return p.invocation.value_or(Invocation{});
+}
+
+TEST(ParseArgs, UsageErrorsExitTwoWithOneLineNamingTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* error;
+  };
+  const Case cases[] = {
+      {{"send", "q", "--type", "12x"},
+       "postbox: --type: expected an integer 1..9223372036854775807, got '12x'\n"},
+      {{"send", "q", "--type", "0"},
+       "postbox: --type: expected an integer 1..9223372036854775807, got '0'\n"},
+      {{"send", "q", "--priority", "256"},
+       "postbox: --priority: expected an integer 0..255, got '256'\n"},
+      {{"send", "q", "--priority", "+1"},
+       "postbox: --priority: expected an integer 0..255, got '+1'\n"},
+      {{"send", "q", "--timeout", "1.5"},
+       "postbox: --timeout: expected an integer 0..4294967294, got '1.5'\n"},
+      {{"send", "q", "--timeout", "5", "--nowait"},
+       "postbox: --timeout and --nowait cannot be used together\n"},
+      {{"send", "q", "x", "--file", "f"}, "postbox: PAYLOAD and --file cannot be used together\n"},
+      {{"send", "q", "x", "--lines"}, "postbox: PAYLOAD and --lines cannot be used together\n"},
+      {{"send", "q", "--header", "novalue"},
+       "postbox: --header: expected KEY=VALUE, got 'novalue'\n"},
+      {{"send", "q", "--header", "=v"}, "postbox: --header: expected KEY=VALUE, got '=v'\n"},
+      {{"recv", "q", "--type", "-9223372036854775808"},
+       "postbox: --type: expected an integer -9223372036854775807..9223372036854775807, got "
+       "'-9223372036854775808'\n"},
+      {{"recv", "q", "--count", "0"},
+       "postbox: --count: expected an integer 1..18446744073709551615, got '0'\n"},
+      {{"recv", "q", "--count", "2", "--follow"},
+       "postbox: --count and --follow cannot be used together\n"},
+      {{"recv", "q", "--peek", "--follow"},
+       "postbox: --peek and --follow cannot be used together\n"},
+      {{"recv", "q", "--max-size", "4294967295"},
+       "postbox: --max-size: expected an integer 0..4294967294, got '4294967295'\n"},
+      {{"declare", "q", "--mode", "0800"},
+       "postbox: --mode: expected octal permission bits 0..0777, got '0800'\n"},
+      {{"declare", "q", "--max-messages", "0"},
+       "postbox: --max-messages: expected an integer 1..18446744073709551615, got '0'\n"},
+      {{"declare", "q", "--max-message-size", "4294967296"},
+       "postbox: --max-message-size: expected an integer 1..4294967295, got '4294967296'\n"},
+      {{"declare", "q", "--overflow", "drop"},
+       "postbox: --overflow: expected reject, drop-oldest or drop-lowest-priority, got 'drop'\n"},
+      {{"frobnicate"}, "postbox: unknown command 'frobnicate' (see --help)\n"},
+      {{"send", ""}, "postbox: QUEUE: expected a queue name, got ''\n"},
+  };
+  for (const auto& c : cases) {
+    Parsed p = parse_args(c.args);
+    EXPECT_FALSE(p.invocation) << c.args[0];
+    EXPECT_EQ(p.exit_status, 2) << c.error;
+    EXPECT_EQ(p.error, c.error);
+  }
+}
+
+TEST(ParseArgs, CLI11ErrorsAreOneLineToo) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{}, {"recv"}, {"send", "q", "--type"}, {"list", "--bogus"}}) {
+    Parsed p = parse_args(args);
+    EXPECT_EQ(p.exit_status, 2);
+    ASSERT_FALSE(p.error.empty());
+    EXPECT_EQ(p.error.find('\n'), p.error.size() - 1) << p.error;
+    EXPECT_EQ(p.error.rfind("postbox: ", 0), 0u) << p.error;
+  }
+}
+
+TEST(ParseArgs, HelpAndVersionExitZero) {
+  Parsed help = parse_args({"--help"});
+  EXPECT_EQ(help.exit_status, 0);
+  EXPECT_NE(help.output.find("recv"), std::string::npos);
+  Parsed version = parse_args({"--version"});
+  EXPECT_EQ(version.exit_status, 0);
+  EXPECT_NE(version.output.find("postbox 0.1.0"), std::string::npos);
+  EXPECT_FALSE(version.invocation);
+}
+
+TEST(ParseArgs, SendDefaultsWaitForeverWithTypeOne) {
+  Invocation inv = parse_ok({"send", "jobs", "hello"});
+  EXPECT_EQ(inv.command, Command::send);
+  EXPECT_EQ(inv.queue, "jobs");
+  EXPECT_EQ(inv.send.payload, "hello");
+  EXPECT_EQ(inv.send.options.type, 1);
+  EXPECT_EQ(inv.send.options.priority, 0);
+  EXPECT_EQ(inv.send.options.timeout, kForever);
+  EXPECT_FALSE(inv.send.lines);
+}
+
+TEST(ParseArgs, SendTakesEveryFlag) {
+  Invocation inv = parse_ok({"send", "jobs", "--type", "9223372036854775807", "--priority", "255",
+                             "--timeout", "250", "--correlation-id", "c1", "--reply-to", "replies",
+                             "--header", "k=v=w", "--header", "e=", "--lines"});
+  const SendOptions& o = inv.send.options;
+  EXPECT_EQ(o.type, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(o.priority, 255);
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.correlation_id, "c1");
+  EXPECT_EQ(o.reply_to, "replies");
+  EXPECT_EQ(o.headers, (Headers{{"k", "v=w"}, {"e", ""}}));
+  EXPECT_TRUE(inv.send.lines);
+  EXPECT_FALSE(inv.send.payload);
+}
+
+TEST(ParseArgs, NowaitIsAZeroTimeout) {
+  EXPECT_EQ(parse_ok({"send", "q", "x", "--nowait"}).send.options.timeout, kNoWait);
+  EXPECT_EQ(parse_ok({"recv", "q", "--nowait"}).recv.options.timeout, kNoWait);
+}
+
+TEST(ParseArgs, RecvTakesEveryFlag) {
+  Invocation inv = parse_ok({"recv", "q", "--type", "-5", "--except", "--timeout", "0",
+                             "--max-size", "10", "--truncate", "--peek", "--count", "3"});
+  const ReceiveOptions& o = inv.recv.options;
+  EXPECT_EQ(o.type, -5);
+  EXPECT_TRUE(o.except);
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(o.max_size, 10u);
+  EXPECT_TRUE(o.truncate);
+  EXPECT_TRUE(o.peek);
+  EXPECT_EQ(inv.recv.count, 3u);
+  EXPECT_FALSE(inv.recv.follow);
+  EXPECT_EQ(parse_ok({"recv", "q"}).recv.options.timeout, kForever);
+  EXPECT_TRUE(parse_ok({"recv", "q", "--follow"}).recv.follow);
+}
+
+TEST(ParseArgs, DeclareTakesEveryFlag) {
+  Invocation inv = parse_ok({"declare", "q", "--exclusive", "--max-messages", "10", "--max-bytes",
+                             "100", "--max-message-size", "50", "--mode", "0640", "--overflow",
+                             "drop-lowest-priority"});
+  const QueueOptions& o = inv.declare;
+  EXPECT_TRUE(o.exclusive);
+  EXPECT_EQ(o.max_messages, 10u);
+  EXPECT_EQ(o.max_bytes, 100u);
+  EXPECT_EQ(o.max_message_size, 50u);
+  EXPECT_EQ(o.mode, 0640u);
+  EXPECT_EQ(o.overflow, Overflow::drop_lowest_priority);
+  Invocation plain = parse_ok({"declare", "q"});
+  EXPECT_FALSE(plain.declare.max_messages);
+  EXPECT_FALSE(plain.declare.mode);
+}
+
+TEST(ParseArgs, GlobalFlagsGoBeforeOrAfterTheCommand) {
+  Invocation before = parse_ok({"--json", "--socket", "/tmp/s", "stat", "q"});
+  EXPECT_TRUE(before.global.json);
+  EXPECT_EQ(before.global.socket, "/tmp/s");
+  Invocation after = parse_ok({"list", "--json", "--socket", "/tmp/s"});
+  EXPECT_EQ(after.command, Command::list);
+  EXPECT_TRUE(after.global.json);
+  EXPECT_EQ(after.global.socket, "/tmp/s");
+}
+
+TEST(ParseArgs, EachCommandIsRecognised) {
+  EXPECT_EQ(parse_ok({"delete", "q"}).command, Command::remove);
+  EXPECT_EQ(parse_ok({"purge", "q"}).command, Command::purge);
+  EXPECT_EQ(parse_ok({"stat", "q"}).command, Command::stat);
+  EXPECT_EQ(parse_ok({"list"}).command, Command::list);
+  EXPECT_EQ(parse_ok({"declare", "q"}).command, Command::declare);
+}
+
+TEST(Validators, NumbersMustBeUsedUpEntirely) {
+  EXPECT_EQ(parse_unsigned("--n", "18446744073709551615", 0, std::numeric_limits<uint64_t>::max()),
+            std::numeric_limits<uint64_t>::max());
+  for (const char* bad : {"", " 1", "1 ", "0x10", "-1", "18446744073709551616", "1e3"})
+    EXPECT_THROW(parse_unsigned("--n", bad, 0, std::numeric_limits<uint64_t>::max()), UsageError)
+        << bad;
+  EXPECT_EQ(parse_signed("--t", "-7", -10, 10), -7);
+  EXPECT_THROW(parse_signed("--t", "-11", -10, 10), UsageError);
+  EXPECT_EQ(parse_mode("--mode", "777"), 0777u);
+  EXPECT_EQ(parse_mode("--mode", "0"), 0u);
+  EXPECT_THROW(parse_mode("--mode", "1000"), UsageError);
+}
+
+}  // namespace
+}  // namespace postbox::cli
