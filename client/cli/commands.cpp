@@ -1,8 +1,12 @@
 // The subcommands: each turns its validated arguments into library calls and prints the result.
 #include "client/cli/commands.hpp"
 
+#include <signal.h>
+#include <unistd.h>
 #include <algorithm>
+
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -161,6 +165,25 @@ Reply receive(Client& client, const Invocation& inv, uint64_t want) {
   return client.wait(client.start_receive(inv.queue, o));
 }
 
+// recv --follow ends with status 0 on SIGINT/SIGTERM. While blocked in a
+// receive nothing is owed to stdout, so the handler exits at once; while
+// printing it only asks the loop to stop after the batch, so no received
+// message is left unprinted.
+volatile std::sig_atomic_t g_waiting = 0;
+volatile std::sig_atomic_t g_stop = 0;
+
+extern "C" void on_follow_signal(int) {
+  if (g_waiting) _exit(kExitOk);
+  g_stop = 1;
+}
+
+void install_follow_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_follow_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM}) sigaction(sig, &sa, nullptr);
+}
+
 [[noreturn]] void throw_reply(const Reply& r) {
   throw Error(static_cast<Errc>(r.error.value()), r.error_message);
 }
@@ -231,8 +254,9 @@ int run_send(Client& client, const Invocation& inv) {
 // recv QUEUE [--type N] [--except] [--timeout MS | --nowait] [--max-size N] [--truncate]
 //            [--peek] [--count N | --follow]
 //
-// --follow ends with status 0 when a wait times out (e.g. --follow --nowait
-// drains the queue); --count fails with 3 if a message does not come in time.
+// --follow ends with status 0 when interrupted (SIGINT, SIGTERM) or when a
+// wait times out (e.g. --follow --nowait drains the queue); --count fails with 3 if a message does
+// not come in time.
 // --peek asks once for --count messages: peeking again would see the same ones.
 int run_recv(Client& client, const Invocation& inv) {
   const RecvArgs& a = inv.recv;
@@ -246,10 +270,13 @@ int run_recv(Client& client, const Invocation& inv) {
                                         inv.queue + "'");
     return kExitOk;
   }
+  if (a.follow) install_follow_handlers();
   uint64_t left = a.count;
-  while (a.follow || left > 0) {
+  while (a.follow ? !g_stop : left > 0) {
+    g_waiting = a.follow;
     Reply r =
         receive(client, inv, a.follow ? kReceiveBatch : std::min<uint64_t>(left, kReceiveBatch));
+    g_waiting = 0;
     if (a.follow && r.error == make_error_code(Errc::no_message)) return kExitOk;
     if (!r.ok()) throw_reply(r);
     std::size_t got = print_messages(inv, r.messages);
