@@ -258,12 +258,11 @@ AsyncClient::executor_type AsyncClient::get_executor() const noexcept {
 
 AsyncClient::Awaitable<void> AsyncClient::connect(std::string socket_path,
                                                   std::string client_name) {
+  // A fresh Impl per connection: handlers of the old socket still running
+  // see only the old state, and its waiters fail with disconnected.
+  impl_->fail(Errc::disconnected, "connection closed by the client");
+  impl_ = std::make_shared<Impl>(impl_->executor);
   auto impl = impl_;
-  impl->fail(Errc::disconnected, "connection closed by the client");
-  impl->failure.reset();
-  impl->ready = false;
-  impl->conn = detail::Connection();
-  impl->socket = asio::local::stream_protocol::socket(impl->executor);
   detail::check_socket_path(socket_path);
   boost::system::error_code ec;
   co_await impl->socket.async_connect(asio::local::stream_protocol::endpoint(socket_path),

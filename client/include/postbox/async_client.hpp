@@ -54,7 +54,8 @@ class AsyncClient {
 
   executor_type get_executor() const noexcept;
 
-  /// Connects and performs the HELLO handshake (see Client::connect()).
+  /// Connects and performs the HELLO handshake (see Client::connect()); a
+  /// previous connection is closed first. The client must outlive the awaitable.
   Awaitable<void> connect(std::string socket_path = default_socket_path(),
                           std::string client_name = "libpostbox");
   bool is_connected() const noexcept;

@@ -28,7 +28,8 @@ namespace postbox {
 /// flush() writes them all at once, wait() returns one request's reply
 /// (replies to other requests that arrive first are kept for their wait()).
 ///
-/// Not thread-safe: use one Client per thread, or guard it.
+/// Not thread-safe: use one Client per thread, or guard it. A moved-from
+/// Client may only be destroyed or assigned to.
 class Client {
  public:
   /// Identifies a pipelined request until its wait().
