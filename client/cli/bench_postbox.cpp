@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <deque>
-#include <limits>
 
+#include "client/cli/bench_queues.hpp"
 #include "client/cli/bench_workloads.hpp"
 #include "postbox/client.hpp"
 
@@ -19,140 +19,11 @@ namespace postbox::cli::bench {
 
 namespace {
 
-constexpr std::string_view kClientName = "postbox-bench";
-// The largest SEND of end markers: keeps their frame far below the broker's
-// 16 MiB default frame limit (each marker is 8 payload bytes plus ~40 of framing).
-constexpr std::size_t kStopChunk = 4096;
-constexpr uint64_t kMarkerSize = 8;
-// A queue deep enough for a whole run would need memory for all of it; past
-// this many payload bytes producers block instead, the broker's own default.
-constexpr uint64_t kMaxQueueBytes = 256ull << 20;
-// Bytes a message adds to a SEND or RECEIVE_OK frame besides its payload
-// (PROTOCOL.md 6.1 and 6.4: 20 and 56, rounded up), and a frame's own header
-// and queue name, at most 12 + 256 + 12.
-constexpr uint64_t kMessageOverhead = 64;
-constexpr uint64_t kFrameOverhead = 512;
-
-std::string quoted(std::string_view name) {
-  return "'" + std::string(name) + "'";
-}
-
 /// Every marker any consumer's receive can take: each of the C * D receives
 /// in flight takes up to B at once, so C * D * B markers leave none hungry.
 uint64_t stop_markers(const BenchOptions& o) {
   return o.consumers > 1 ? uint64_t{o.consumers} * o.pipeline * o.batch : 0;
 }
-
-/// The payload bytes `messages` of `size` would need, capped at kMaxQueueBytes.
-uint64_t capped_bytes(uint64_t messages, uint32_t size) {
-  return messages > kMaxQueueBytes / size ? kMaxQueueBytes : std::max<uint64_t>(messages * size, 1);
-}
-
-/// The queues of a run: declared by the parent before the workers start,
-/// removed at the end (or when declaring fails halfway) if the bench created them.
-class BenchQueues {
- public:
-  /// `messages` data messages of o.size bytes and `markers` end markers of 8.
-  BenchQueues(const BenchOptions& o, std::vector<std::string> names, uint64_t messages,
-              uint64_t markers)
-      : socket_(o.socket), names_(std::move(names)) {
-    Client admin(socket_, kClientName);
-    check_limits(o, admin.server_info());
-    QueueOptions q;
-    q.exclusive = true;
-    q.max_messages = messages + markers;
-    // Markers are sent only once the data is gone, but must fit all at once:
-    // when the last consumer has stopped, nobody would make room for the rest.
-    q.max_bytes = capped_bytes(messages, o.size) + markers * kMarkerSize;
-    q.max_message_size = o.size;
-    q.mode = 0600;
-    try {
-      for (const std::string& name : names_) {
-        if (create(admin, name, q)) continue;
-        // A fresh queue must really be fresh; a --queue that exists is used
-        // as it is (declaring it with limits would change them).
-        if (o.queue.empty()) throw BenchFailure("queue " + quoted(name) + " exists already");
-        check_queue(o, admin.declare(name).queue, markers);
-      }
-    } catch (...) {
-      remove_created();
-      throw;
-    }
-  }
-  ~BenchQueues() { remove_created(); }
-  BenchQueues(const BenchQueues&) = delete;
-  BenchQueues& operator=(const BenchQueues&) = delete;
-
-  /// Takes the end markers left in queues the bench did not create.
-  void drain_stop_markers() {
-    Client admin(socket_, kClientName);
-    ReceiveOptions r;
-    r.type = kStopType;
-    r.timeout = kNoWait;
-    for (const std::string& name : names_) {
-      if (std::find(created_.begin(), created_.end(), name) != created_.end()) continue;
-      while (!admin.receive_many(name, kStopChunk, r).empty()) {
-      }
-    }
-  }
-
- private:
-  static void check_limits(const BenchOptions& o, const ServerInfo& broker) {
-    if (o.size > broker.max_message_size)
-      throw BenchFailure("--size: the broker accepts messages of at most " +
-                         std::to_string(broker.max_message_size) + " bytes, got " +
-                         std::to_string(o.size));
-    const uint64_t frame = uint64_t{o.batch} * (o.size + kMessageOverhead) + kFrameOverhead;
-    if (frame > broker.max_frame_body)
-      throw BenchFailure("--batch: " + std::to_string(o.batch) + " messages of " +
-                         std::to_string(o.size) + " bytes exceed the broker's frame limit of " +
-                         std::to_string(broker.max_frame_body) +
-                         " bytes; use a smaller --batch or --size");
-  }
-
-  /// A queue that already existed must be empty and roomy enough.
-  static void check_queue(const BenchOptions& o, const QueueStat& q, uint64_t markers) {
-    if (q.depth > 0)
-      throw BenchFailure("queue " + quoted(q.name) + " holds " + std::to_string(q.depth) +
-                         " messages; the bench needs an empty queue");
-    if (q.max_message_size < o.size)
-      throw BenchFailure("queue " + quoted(q.name) + " takes messages of at most " +
-                         std::to_string(q.max_message_size) + " bytes, --size is " +
-                         std::to_string(o.size));
-    if (q.max_messages < markers || q.max_bytes < markers * kMarkerSize)
-      throw BenchFailure("queue " + quoted(q.name) + " cannot hold the " + std::to_string(markers) +
-                         " end markers (8 bytes each) that " + std::to_string(o.consumers) +
-                         " consumers x pipeline x batch need");
-  }
-
-  /// Declares `name` exclusively; false when it exists.
-  bool create(Client& admin, const std::string& name, const QueueOptions& q) {
-    try {
-      admin.declare(name, q);
-    } catch (const Error& e) {
-      if (e.errc() == Errc::queue_exists) return false;
-      throw;
-    }
-    created_.push_back(name);
-    return true;
-  }
-
-  void remove_created() noexcept {
-    // Best effort: a failed run must still not leave its queues behind, and
-    // the run's own outcome matters more than a failure to tidy up.
-    try {
-      if (created_.empty()) return;
-      Client admin(socket_, kClientName);
-      for (const std::string& name : created_) admin.remove(name);
-      created_.clear();
-    } catch (const std::exception&) {
-    }
-  }
-
-  std::string socket_;
-  std::vector<std::string> names_;
-  std::vector<std::string> created_;
-};
 
 [[noreturn]] void throw_reply(const Reply& r, std::string_view what) {
   throw BenchFailure(std::string(what) +
@@ -166,7 +37,7 @@ class BenchQueues {
 /// Sends `messages` in SENDs of up to `batch`, `pipeline` of them in flight.
 WorkerReport produce(const BenchOptions& o, const std::string& queue, uint64_t messages,
                      StartGate& gate) {
-  Client c(o.socket, kClientName);
+  Client c(o.socket, kBenchClientName);
   std::vector<std::string> payloads(o.batch, std::string(o.size, 'p'));
   std::deque<Client::Ticket> in_flight;
   gate.ready();
@@ -205,7 +76,7 @@ void send_stop_markers(Client& c, const std::string& queue, uint64_t markers) {
 /// to `batch` in flight; `shared` counts for all consumers when there are several.
 WorkerReport consume(const BenchOptions& o, const std::string& queue, SharedCounter& shared,
                      StartGate& gate) {
-  Client c(o.socket, kClientName);
+  Client c(o.socket, kBenchClientName);
   ReceiveOptions want;
   want.max_count = o.batch;
   std::deque<Client::Ticket> in_flight;
@@ -252,7 +123,7 @@ WorkerReport consume(const BenchOptions& o, const std::string& queue, SharedCoun
 /// Sends to `out`, waits for the echo on `back`, `count` times.
 WorkerReport ping(const BenchOptions& o, const std::string& out, const std::string& back,
                   StartGate& gate) {
-  Client c(o.socket, kClientName);
+  Client c(o.socket, kBenchClientName);
   std::string payload(o.size, 'p');
   gate.ready();
   WorkerReport report;
@@ -274,7 +145,7 @@ WorkerReport ping(const BenchOptions& o, const std::string& out, const std::stri
 /// Receives from `in` and sends each message back on `out`, `count` times.
 WorkerReport pong(const BenchOptions& o, const std::string& in, const std::string& out,
                   StartGate& gate) {
-  Client c(o.socket, kClientName);
+  Client c(o.socket, kBenchClientName);
   gate.ready();
   WorkerReport report;
   for (uint64_t i = 0; i < o.count; ++i) {
