@@ -32,7 +32,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts = {})
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
             const std::string& log_path);
 
-/// The path of a binary handed to the tests by CMake in `var` (POSTBOXD, POSTBOX_CLI).
+/// The binary under test named by `var` (POSTBOXD, POSTBOX_CLI): the
+/// environment variable of that name if set, else the one this tree built.
 std::string binary_from_env(const char* var);
 
 }  // namespace postbox::testing
