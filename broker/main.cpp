@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -72,8 +73,17 @@ int main(int argc, char** argv) {
   // Writes to a vanished client must fail with EPIPE, not kill the broker.
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    postbox::broker::Broker broker(std::move(cfg));
-    broker.run();
+    auto broker = std::make_unique<postbox::broker::Broker>(std::move(cfg));
+    broker->run();
+    // Shutdown is under way: a repeated SIGTERM (systemd, a test harness)
+    // must not kill the teardown, and destroying the signal_set restores the
+    // default action. Blocked, later signals stay pending and die with us.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    broker.reset();
   } catch (const postbox::broker::StartupError& e) {
     return fail(e.status, e.what());
   } catch (const std::exception& e) {
