@@ -29,10 +29,6 @@
 #include "postbox/client.hpp"
 #include "tests/support/test_broker.hpp"
 
-// The tests build options with designated initializers and leave the other
-// fields at their defaults on purpose; g++ 12 -Wextra flags every omitted member
-// that has no default member initializer (the std::optional fields of types.hpp).
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 // With the sanitizers on, g++ 12 inlines Asio's coroutine frame allocation and
 // then wrongly reports its class-specific operator delete as mismatched (GCC
 // PR 109224, a false positive with coroutines).

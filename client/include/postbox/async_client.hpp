@@ -29,6 +29,10 @@ namespace postbox {
 /// Failures throw postbox::Error from the co_await; an empty receive returns
 /// std::nullopt / an empty vector.
 ///
+/// g++ 12 destroys a braced temporary twice when it is an argument in the
+/// same expression as a co_await (`co_await c.send("q", "x", {.correlation_id
+/// = "c"})` double-frees). Name such options in a variable first.
+///
 ///   boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
 ///     postbox::AsyncClient c(io.get_executor());
 ///     co_await c.connect();

@@ -28,10 +28,10 @@ struct Message {
   uint64_t id = 0;       ///< assigned by the broker at send, unique per queue
   int64_t type = 1;      ///< msgrcv-style type, >= 1
   uint8_t priority = 0;  ///< 0..255, higher is delivered first
-  std::string payload;   ///< binary-safe
-  std::optional<std::string> correlation_id;
-  std::optional<std::string> reply_to;
-  Headers headers;
+  std::string payload = {};   ///< binary-safe
+  std::optional<std::string> correlation_id = std::nullopt;
+  std::optional<std::string> reply_to = std::nullopt;
+  Headers headers = {};
   uint32_t sender_pid = 0;
   uint32_t sender_uid = 0;
   uint64_t enqueue_time_ns = 0;  ///< CLOCK_REALTIME, ns since the epoch
@@ -45,19 +45,19 @@ struct SendOptions {
   int64_t type = 1;            ///< 1 .. 2^63-1
   uint8_t priority = 0;        ///< 0..255
   Timeout timeout = kForever;  ///< how long to wait while the queue is full
-  std::optional<std::string> correlation_id;
-  std::optional<std::string> reply_to;  ///< a queue name
-  Headers headers;
+  std::optional<std::string> correlation_id = std::nullopt;
+  std::optional<std::string> reply_to = std::nullopt;  ///< a queue name
+  Headers headers = {};
 };
 
 /// One message of a send_batch() with its own type, priority and properties.
 struct OutgoingMessage {
-  std::string payload;
+  std::string payload = {};
   int64_t type = 1;
   uint8_t priority = 0;
-  std::optional<std::string> correlation_id;
-  std::optional<std::string> reply_to;
-  Headers headers;
+  std::optional<std::string> correlation_id = std::nullopt;
+  std::optional<std::string> reply_to = std::nullopt;
+  Headers headers = {};
 };
 
 /// Which message to take and how (msgrcv semantics).
@@ -66,7 +66,7 @@ struct ReceiveOptions {
       0;  ///< 0: any; >0: exactly this type (or any other with except); <0: lowest type <= |type|
   bool except = false;               ///< MSG_EXCEPT: the first message whose type is not `type`
   Timeout timeout = kForever;        ///< how long to wait for a matching message
-  std::optional<uint32_t> max_size;  ///< largest payload accepted; nullopt: no limit
+  std::optional<uint32_t> max_size = std::nullopt;  ///< largest payload accepted; nullopt: no limit
   bool truncate = false;   ///< MSG_NOERROR: cut longer payloads instead of failing with too_big
   bool peek = false;       ///< return the message without removing it
   uint32_t max_count = 1;  ///< receive_many(): up to this many messages in one reply (>= 1)
@@ -81,16 +81,16 @@ std::optional<Overflow> parse_overflow(std::string_view s) noexcept;
 /// Settings for declare(); unset fields take the broker's defaults.
 struct QueueOptions {
   bool exclusive = false;  ///< fail with queue_exists when the queue already exists
-  std::optional<uint64_t> max_messages;
-  std::optional<uint64_t> max_bytes;
-  std::optional<uint32_t> max_message_size;
-  std::optional<uint32_t> mode;  ///< permission bits, e.g. 0660
-  std::optional<Overflow> overflow;
+  std::optional<uint64_t> max_messages = std::nullopt;
+  std::optional<uint64_t> max_bytes = std::nullopt;
+  std::optional<uint32_t> max_message_size = std::nullopt;
+  std::optional<uint32_t> mode = std::nullopt;  ///< permission bits, e.g. 0660
+  std::optional<Overflow> overflow = std::nullopt;
 };
 
 /// A queue's limits, counters and waiters (the STAT reply).
 struct QueueStat {
-  std::string name;
+  std::string name = {};
   uint64_t depth = 0;  ///< messages queued
   uint64_t bytes = 0;  ///< sum of their payload sizes
   uint64_t max_messages = 0;
@@ -111,7 +111,7 @@ struct QueueStat {
   uint64_t purged_total = 0;
   uint64_t blocked_senders = 0;
   uint64_t blocked_receivers = 0;
-  std::map<unsigned, uint64_t> depth_per_priority;  ///< priority -> messages queued
+  std::map<unsigned, uint64_t> depth_per_priority = {};  ///< priority -> messages queued
 };
 
 /// The DECLARE reply.
@@ -122,7 +122,7 @@ struct DeclareResult {
 
 /// One row of list().
 struct QueueSummary {
-  std::string name;
+  std::string name = {};
   uint64_t depth = 0;
   uint64_t bytes = 0;
 };
@@ -132,16 +132,16 @@ struct ServerInfo {
   uint16_t version = 0;
   uint32_t max_frame_body = 0;
   uint32_t max_message_size = 0;  ///< broker-wide ceiling for any message
-  std::string broker_version;
+  std::string broker_version = {};
 };
 
 /// The outcome of one pipelined request (Client::wait()).
 struct Reply {
   std::error_code error;          ///< empty on success, else a postbox::Errc
-  std::string error_message;      ///< the broker's text for `error`, may be empty
+  std::string error_message = {};      ///< the broker's text for `error`, may be empty
   uint64_t first_id = 0;          ///< send: ids are first_id .. first_id + count - 1
   uint32_t count = 0;             ///< send: messages queued
-  std::vector<Message> messages;  ///< receive: empty on no_message
+  std::vector<Message> messages = {};  ///< receive: empty on no_message
 
   bool ok() const noexcept { return !error; }
   /// Throws postbox::Error for a failed request (no_message included).
