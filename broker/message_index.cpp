@@ -18,7 +18,9 @@ void MessageIndex::insert(MessagePtr owned) {
   assert(owned && "MessageIndex::insert() needs a message");
   Message& m = *owned.release();
   assert((arrival_.empty() || arrival_.back().id < m.id) && "ids must grow within a queue");
-  order_.insert(m);
+  // Ids grow, so a message usually sorts last (equal or lower priority):
+  // the end() hint makes that insert amortised O(1), and is only a hint.
+  order_.insert(order_.end(), m);
   TypeEntry& e = types_.try_emplace(m.type, m.type).first->second;
   if (e.messages.empty()) {
     e.messages.insert(m);
@@ -29,7 +31,7 @@ void MessageIndex::insert(MessagePtr owned) {
     e.messages.insert(m);
     heads_.insert(e);
   } else {
-    e.messages.insert(m);
+    e.messages.insert(e.messages.end(), m);
   }
   arrival_.push_back(m);
   ++depth_;

@@ -42,7 +42,7 @@ struct Config {
   uint32_t max_connections = 1024;
   uint32_t max_frame_size = 16u << 20;        // largest frame body accepted
   uint64_t max_pending_output = 64ull << 20;  // per connection, before reading pauses
-  uint32_t spin_us = 0;  // busy-poll this long after activity before blocking (0: never)
+  uint32_t spin_us = 50;  // busy-poll this long after activity before blocking (0: never)
   std::vector<QueueDecl> queues;
 };
 

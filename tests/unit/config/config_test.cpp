@@ -88,7 +88,7 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_EQ(sut.max_connections, 1024u);
   EXPECT_EQ(sut.max_frame_size, 16u << 20);
   EXPECT_EQ(sut.max_pending_output, 64ull << 20);
-  EXPECT_EQ(sut.spin_us, 0u);
+  EXPECT_EQ(sut.spin_us, 50u);
   EXPECT_TRUE(sut.queues.empty());
   EXPECT_NO_THROW(validate(sut));
 }
@@ -112,7 +112,7 @@ TEST(ConfigLoad, ReadsEveryKey) {
     "max_connections": 7,
     "max_frame_size": 8192,
     "max_pending_output": 12345,
-    "spin_us": 50,
+    "spin_us": 7,
     "queues": [
       {"name": "jobs", "max_messages": 10, "max_bytes": 20, "max_message_size": 30,
        "mode": "0640", "overflow": "drop-lowest-priority"},
@@ -134,7 +134,7 @@ TEST(ConfigLoad, ReadsEveryKey) {
   EXPECT_EQ(sut.max_connections, 7u);
   EXPECT_EQ(sut.max_frame_size, 8192u);
   EXPECT_EQ(sut.max_pending_output, 12345u);
-  EXPECT_EQ(sut.spin_us, 50u);
+  EXPECT_EQ(sut.spin_us, 7u);
   ASSERT_EQ(sut.queues.size(), 2u);
   EXPECT_EQ(describe(sut.queues[0]),
             "name=jobs max_messages=10 max_bytes=20 max_message_size=30 mode=0640 "
