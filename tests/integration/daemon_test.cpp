@@ -49,9 +49,8 @@ bool blocked_in_epoll(pid_t pid) {
   return nr == 232 || nr == 281;
 }
 
-TEST(Daemon, IdleBrokerNeverWakesUp) {
-  TestBroker b;
-  RawConn c(b.socket());
+/// Declares queue "q" and leaves a receive (request id 2) waiting on it with no deadline.
+void park_receive_forever(RawConn& c) {
   c.hello();
   std::vector<std::byte> out;
   proto::encode_json(Kind::declare, R"({"queue":"q"})", out, 1);
@@ -60,7 +59,13 @@ TEST(Daemon, IdleBrokerNeverWakesUp) {
   r.timeout_ms = proto::kWaitForever;
   proto::encode(r, out, 2);
   c.send(out);
-  ASSERT_TRUE(c.expect());  // declared; the receive now waits with no deadline
+  ASSERT_TRUE(c.expect());  // the DECLARE_OK; the receive, sent behind it, waits
+}
+
+TEST(Daemon, IdleBrokerNeverWakesUp) {
+  TestBroker b;
+  RawConn c(b.socket());
+  park_receive_forever(c);
   bool blocked = false;
   for (int i = 0; i < 100000 && !blocked; ++i) blocked = blocked_in_epoll(b.pid());
   ASSERT_TRUE(blocked) << "postboxd never settled in epoll_wait";
@@ -151,15 +156,7 @@ TEST(Daemon, SigtermExitsCleanlyAndRemovesTheSocket) {
 TEST(Daemon, SigtermFailsBlockedRequestsWithShuttingDown) {
   TestBroker b;
   RawConn c(b.socket());
-  c.hello();
-  std::vector<std::byte> out;
-  proto::encode_json(Kind::declare, R"({"queue":"q"})", out, 1);
-  proto::ReceiveRequest r;
-  r.queue = "q";
-  r.timeout_ms = proto::kWaitForever;
-  proto::encode(r, out, 2);
-  c.send(out);
-  ASSERT_TRUE(c.expect());
+  park_receive_forever(c);
   ::kill(b.pid(), SIGTERM);
   auto f = c.expect();
   ASSERT_TRUE(f);
