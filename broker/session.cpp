@@ -17,6 +17,8 @@ namespace asio = boost::asio;
 namespace {
 // One read brings up to this much; frames larger than it grow the buffer.
 constexpr std::size_t kInitialReadBuffer = 256 * 1024;
+// Buffers grown past this for a large frame are given back once drained.
+constexpr std::size_t kRetainedBuffer = 4 * 1024 * 1024;
 
 Credentials peer_credentials(int fd) {
   ucred uc{};
@@ -116,6 +118,11 @@ void Session::process_input() {
   }
   if (in_begin_ == in_end_) {
     in_begin_ = in_end_ = 0;
+    // A one-off large frame must not pin its buffer for the connection's life.
+    if (in_.size() > kRetainedBuffer) {
+      in_.resize(kInitialReadBuffer);
+      in_.shrink_to_fit();
+    }
   } else if (in_begin_ > 0 && (in_begin_ > in_.size() / 2 || in_end_ == in_.size())) {
     std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
     in_end_ -= in_begin_;
@@ -155,6 +162,7 @@ void Session::do_write() {
 
 void Session::on_written() {
   writing_.clear();
+  if (writing_.capacity() > kRetainedBuffer) std::vector<std::byte>().swap(writing_);
   if (ended_) return;
   if (!out_.empty()) {
     do_write();

@@ -250,5 +250,35 @@ TEST_F(Protocol, MalformedJsonBodyIsAnInvalidArgument) {
   EXPECT_NE(std::string(e->message).find("colour"), std::string::npos);
 }
 
+TEST(Backpressure, BrokerStopsReadingFromAClientThatDoesNotReadItsReplies) {
+  TestBroker::Options opts;
+  opts.config_json = R"({"max_pending_output": 65536})";
+  TestBroker broker(opts);
+  RawConn flood(broker.socket());
+  flood.hello();
+  flood.send(json_frame(Kind::declare, R"({"queue":"q"})", 1));
+  ASSERT_TRUE(flood.expect());
+  // Requests whose replies are ~25x larger, never read: without backpressure
+  // the broker would buffer every reply (gigabytes for the cap below).
+  const Bytes stat = json_frame(Kind::stat, R"({"queue":"q"})", 2);
+  constexpr std::size_t kCap = 64u << 20;
+  const std::size_t sent = flood.send_until_blocked(stat, kCap);
+  EXPECT_LT(sent * stat.size(), kCap / 8) << "the broker kept reading";
+
+  RawConn other(broker.socket());  // the loop itself is not blocked
+  other.hello();
+  other.send(json_frame(Kind::list, "{}", 9));
+  auto l = other.expect();
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->header.kind, proto::reply_kind(Kind::list));
+
+  // Reading resumes the flow: every request is answered, none lost.
+  for (std::size_t i = 0; i < sent; ++i) {
+    auto r = flood.expect();
+    ASSERT_TRUE(r) << "reply " << i << " of " << sent;
+    ASSERT_EQ(r->header.kind, proto::reply_kind(Kind::stat));
+  }
+}
+
 }  // namespace
 }  // namespace postbox::testing

@@ -1,6 +1,7 @@
 // RawConn: frames over a plain Unix socket.
 #include "tests/support/raw_conn.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -38,6 +39,39 @@ void RawConn::send(const std::vector<std::byte>& bytes) {
     }
     done += static_cast<std::size_t>(n);
   }
+}
+
+std::size_t RawConn::send_until_blocked(const std::vector<std::byte>& chunk, std::size_t cap) {
+  std::size_t chunks = 0, sent = 0, partial = 0;
+  const int flags = ::fcntl(fd_, F_GETFL);
+  ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+  while (sent < cap) {
+    ssize_t n = ::send(fd_, chunk.data() + partial, chunk.size() - partial, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+      // Wait a moment for room: the socket may drain while the broker
+      // still reads. Ten quiet polls of 100 ms mean it stopped.
+      pollfd p{fd_, POLLOUT, 0};
+      int quiet = 0;
+      while (quiet < 10 && ::poll(&p, 1, 100) == 0) ++quiet;
+      if (quiet == 10) break;
+      continue;
+    }
+    sent += static_cast<std::size_t>(n);
+    partial += static_cast<std::size_t>(n);
+    if (partial == chunk.size()) {
+      partial = 0;
+      ++chunks;
+    }
+  }
+  ::fcntl(fd_, F_SETFL, flags);
+  if (partial != 0) {
+    // Finish the frame in flight (blocking) so the stream stays well framed.
+    send({chunk.begin() + static_cast<std::ptrdiff_t>(partial), chunk.end()});
+    ++chunks;
+  }
+  return chunks;
 }
 
 void RawConn::hello() {

@@ -27,6 +27,10 @@ class RawConn {
 
   /// Writes bytes as they are (whole frames, parts of frames, garbage).
   void send(const std::vector<std::byte>& bytes);
+  /// Writes `chunk` again and again without blocking until the socket
+  /// refuses more (the peer stopped reading) or `cap` bytes went out;
+  /// returns how many whole chunks were written.
+  std::size_t send_until_blocked(const std::vector<std::byte>& chunk, std::size_t cap);
   /// Sends HELLO and expects HELLO_OK.
   void hello();
   /// The next frame, or nullopt if the broker closed the connection first
