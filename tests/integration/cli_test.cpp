@@ -202,6 +202,23 @@ TEST_F(Cli, ExitStatusesAreTheDocumentedOnes) {
   EXPECT_EQ(lines_in(gone.err), 1) << gone.err;
 }
 
+TEST_F(Cli, OverflowPoliciesMakeRoomAndCountWhatTheyDrop) {
+  ASSERT_EQ(pb({"declare", "old", "--max-messages", "2", "--overflow", "drop-oldest"}).status, kOk);
+  for (const char* p : {"a", "b", "c"}) ASSERT_EQ(pb({"send", "old", p, "--nowait"}).status, kOk);
+  EXPECT_EQ(stat("old")["dropped_total"], 1);
+  EXPECT_EQ(pb({"recv", "old", "--count", "2", "--nowait"}).out, "b\nc\n");
+
+  ASSERT_EQ(
+      pb({"declare", "low", "--max-messages", "2", "--overflow", "drop-lowest-priority"}).status,
+      kOk);
+  pb({"send", "low", "p5", "--priority", "5"});
+  pb({"send", "low", "p1", "--priority", "1"});
+  ASSERT_EQ(pb({"send", "low", "p9", "--priority", "9", "--nowait"}).status, kOk);
+  EXPECT_EQ(stat("low")["dropped_total"], 1);
+  EXPECT_EQ(pb({"recv", "low", "--count", "2", "--nowait"}).out, "p9\np5\n");
+  EXPECT_EQ(pb({"declare", "bad", "--overflow", "drop-newest"}).status, kUsage);
+}
+
 TEST_F(Cli, StatAndListReportTheQueue) {
   ASSERT_EQ(pb({"declare", "a", "--max-messages", "5", "--mode", "0640"}).status, kOk);
   ASSERT_EQ(pb({"declare", "b"}).status, kOk);

@@ -250,6 +250,22 @@ TEST_F(Protocol, MalformedJsonBodyIsAnInvalidArgument) {
   EXPECT_NE(std::string(e->message).find("colour"), std::string::npos);
 }
 
+TEST(Limits, ConnectionBeyondMaxConnectionsIsToldWhyAndClosed) {
+  TestBroker::Options opts;
+  opts.config_json = R"({"max_connections": 2})";
+  TestBroker broker(opts);
+  RawConn a(broker.socket()), b(broker.socket());
+  a.hello();
+  b.hello();
+  RawConn third(broker.socket());
+  auto f = third.expect();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(error_code_of(*f), Errc::resource_limit);
+  EXPECT_TRUE(third.closed_by_peer());
+  a.send(json_frame(Kind::list, "{}", 2));  // the first two are unaffected
+  ASSERT_TRUE(a.expect());
+}
+
 TEST(Backpressure, BrokerStopsReadingFromAClientThatDoesNotReadItsReplies) {
   TestBroker::Options opts;
   opts.config_json = R"({"max_pending_output": 65536})";
