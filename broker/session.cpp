@@ -44,6 +44,9 @@ Session::Session(Context& ctx, Socket socket, uint64_t id, std::function<void(Se
 }
 
 Session::~Session() {
+  // Normally end() already answered everything; if not, there is no one left
+  // to write to, and reply_ready() must not reach for shared_from_this().
+  ended_ = true;
   cancel_pending(proto::Errc::shutting_down);
 }
 
