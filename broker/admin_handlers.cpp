@@ -27,7 +27,15 @@ std::optional<json> parse_body(Session& s, const proto::Frame& f, const char* wh
 }
 
 void reply_json(Session& s, const proto::Frame& f, const json& j) {
-  proto::encode_json(proto::reply_kind(f.header.kind), j.dump(), s.output(), f.header.request_id);
+  const std::string text = j.dump();
+  const uint32_t limit = s.context().config.max_frame_size;
+  if (text.size() > limit) {
+    // The client was promised no frame above the limit (HELLO_OK).
+    return s.reply_error(f.header.request_id, Errc::resource_limit,
+                         "the reply of " + std::to_string(text.size()) +
+                             " bytes exceeds max_frame_size " + std::to_string(limit));
+  }
+  proto::encode_json(proto::reply_kind(f.header.kind), text, s.output(), f.header.request_id);
 }
 
 /// The queue named by the body's "queue" key, or nullptr after replying.

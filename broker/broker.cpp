@@ -33,7 +33,10 @@ Broker::Broker(config::Config cfg)
   declare_configured_queues();
 }
 
-Broker::~Broker() = default;
+Broker::~Broker() {
+  // Sessions still open (run() left early) end while the queues they wait on exist.
+  for (auto& [id, s] : std::unordered_map(sessions_)) s->abort();
+}
 
 void Broker::declare_configured_queues() {
   const Credentials self{static_cast<uint32_t>(::getpid()), ::geteuid(), ::getegid()};

@@ -60,13 +60,12 @@ std::string quoted_queue(std::string_view name) {
 
 Queue* find_queue_or_reply(Session& s, uint32_t rid, std::string_view name) {
   if (!valid_queue_name(name)) {
-    s.reply_error(
-        rid, Errc::invalid_argument,
-        "invalid queue name '" + std::string(name) + "': use 1-255 bytes of A-Z a-z 0-9 . _ -");
+    s.reply_error(rid, Errc::invalid_argument,
+                  "invalid queue name '" + shown(name) + "': use 1-255 bytes of A-Z a-z 0-9 . _ -");
     return nullptr;
   }
   Queue* q = s.context().store.find(name);
-  if (!q) s.reply_error(rid, Errc::no_such_queue, "no such queue '" + std::string(name) + "'");
+  if (!q) s.reply_error(rid, Errc::no_such_queue, "no such queue '" + shown(name) + "'");
   return q;
 }
 

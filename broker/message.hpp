@@ -26,8 +26,8 @@ struct Message {
   std::string data;  // properties TLV followed by the payload: one allocation
 
   // Index membership, owned by Queue (see queue.hpp for what each orders).
-  bi::set_member_hook<> order_hook;  // the queue's global (priority desc, id asc) order
-  bi::set_member_hook<> type_hook;   // the per-type index, same order
+  bi::set_member_hook<> order_hook;     // the queue's global (priority desc, id asc) order
+  bi::set_member_hook<> type_hook;      // the per-type index, same order
   bi::list_member_hook<> arrival_hook;  // arrival order, for drop-oldest
 
   std::span<const std::byte> properties() const noexcept {

@@ -234,7 +234,7 @@ bool Queue::Impl::serve_receivers() {
   while (!pending.empty() && index.depth() > 0) {
     ReceiveWaiter& w = pending.front();
     pending.pop_front();
-    if (!index.select(w.spec.selector)) {
+    if (!w.may_deliver() || !index.select(w.spec.selector)) {
       unmatched.push_back(w);
       continue;
     }
@@ -291,8 +291,21 @@ void Queue::cancel(SendWaiter& w) {
 Errc Queue::receive(const ReceiveSpec& spec, const Credentials& who, Delivery& out) {
   const uint64_t before = impl_->counters.received_total;
   const Errc result = impl_->take(spec, who, out);
+  if (result == Errc::ok) out.batch_done();
   if (impl_->counters.received_total != before) impl_->settle();
   return result;
+}
+
+void Queue::detach(SendWaiter& w) noexcept {
+  if (w.is_linked()) w.unlink();
+}
+
+void Queue::resume() {
+  for (;;) {
+    const bool received = impl_->serve_receivers();
+    const bool admitted = impl_->admit_senders();
+    if (!received && !admitted) return;
+  }
 }
 
 void Queue::wait_receive(ReceiveWaiter& w) {

@@ -58,6 +58,10 @@ struct ReceiveSpec {
 class Delivery {
  public:
   virtual void deliver(const Message& m, uint32_t payload_size) = 0;
+  /// Called once after the last deliver() of a receive() that delivered,
+  /// before the queue admits blocked senders (whose replies may go to the
+  /// same connection, so a reply being encoded must be complete by then).
+  virtual void batch_done() {}
 
  protected:
   ~Delivery() = default;
@@ -75,6 +79,10 @@ class ReceiveWaiter : public Delivery, public bi::list_base_hook<AutoUnlink> {
   /// ok after one or more deliver() calls; too_big when the matching message
   /// exceeds max_size without truncate; queue_removed when the queue is deleted.
   virtual void finished(Errc result) = 0;
+  /// False while the waiter may not take messages now (its connection has
+  /// more unread replies than allowed): it is skipped, keeps its place, and
+  /// its owner calls Queue::resume() once it may take again.
+  virtual bool may_deliver() const { return true; }
 
  protected:
   ~ReceiveWaiter() = default;
@@ -143,6 +151,14 @@ class Queue {
   /// Unlinks a waiting sender (timeout, disconnect) and admits those behind it.
   /// Does not call finished(); a waiter not waiting is ignored.
   void cancel(SendWaiter& w);
+  /// Unlinks a waiting sender without admitting anyone: for cancelling all of
+  /// a connection's requests at once, then resume() (a cancelled request must
+  /// not let its own connection's later ones through, nor feed a receive
+  /// about to be cancelled).
+  void detach(SendWaiter& w) noexcept;
+  /// Serves receivers and admits senders until neither makes progress: after
+  /// detach(), or when a skipped waiter may deliver again.
+  void resume();
 
   /// Selects and delivers up to spec.max_count messages. ok: at least one
   /// delivered. no_message: nothing matches; the caller may wait_receive().

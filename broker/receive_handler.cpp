@@ -53,6 +53,9 @@ class ImmediateDelivery final : public Delivery {
  public:
   ImmediateDelivery(Session& s, uint32_t rid) : reply(s, rid) {}
   void deliver(const Message& m, uint32_t payload_size) override { reply.add(m, payload_size); }
+  // The frame must be complete before the queue admits a parked send of this
+  // same session, whose SEND_OK goes to the same buffer.
+  void batch_done() override { reply.finish(); }
   ReplyEncoder reply;
 };
 
@@ -96,14 +99,20 @@ class PendingReceive final : public ReceiveWaiter, public Deadline, public Pendi
     reply_receive_error(session_, rid_, queue_, Errc::no_message, spec, timeout_ms_);
     done();
   }
-  void cancel(Errc code) override {
-    queue_.cancel(static_cast<ReceiveWaiter&>(*this));
-    session_.reply_error(rid_, code, "the broker is shutting down; nothing was received");
-    done();
+  bool may_deliver() const override { return !session_.output_over_limit(); }
+  Queue& queue() noexcept override { return queue_; }
+  void detach() noexcept override { static_cast<ReceiveWaiter&>(*this).unlink(); }
+  void answer(Errc code) override {
+    session_.reply_error(rid_, code,
+                         "the receive was cancelled (the broker is stopping or the connection is "
+                         "closing); nothing was taken");
+    session_.reply_ready();
+    delete this;
   }
 
  private:
   void done() {
+    session_.unpark(*this);
     session_.reply_ready();
     delete this;
   }
@@ -140,7 +149,7 @@ void handle_receive(Session& s, const proto::Frame& f) {
 
   ImmediateDelivery out(s, rid);
   const Errc code = q->receive(spec, s.peer(), out);
-  if (code == Errc::ok) return out.reply.finish();
+  if (code == Errc::ok) return;  // batch_done() finished the reply
   if (code != Errc::no_message || req->timeout_ms == 0 || s.context().stopping) {
     return reply_receive_error(s, rid, *q, code, spec, 0);
   }

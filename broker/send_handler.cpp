@@ -46,8 +46,11 @@ void reply_send_error(Session& s, uint32_t rid, const Queue& q, Errc code, const
 /// on its session; whichever ends it first answers it and deletes it.
 class PendingSend final : public SendWaiter, public Deadline, public Pending {
  public:
-  PendingSend(Session& s, Queue& q, uint32_t rid, uint32_t timeout_ms)
-      : session_(s), queue_(q), rid_(rid), timeout_ms_(timeout_ms) {}
+  PendingSend(Session& s, Queue& q, uint32_t rid, uint32_t timeout_ms, Batch b)
+      : session_(s), queue_(q), rid_(rid), timeout_ms_(timeout_ms) {
+    batch = std::move(b);
+    for (const MessagePtr& m : batch.messages) held_ += m->data.size() + sizeof(Message);
+  }
 
   void finished(Errc result, uint64_t first_id, uint32_t count) override {
     if (result == Errc::ok)
@@ -63,71 +66,79 @@ class PendingSend final : public SendWaiter, public Deadline, public Pending {
         full_text(queue_) + " after waiting " + std::to_string(timeout_ms_) + " ms");
     done();
   }
-  void cancel(Errc code) override {
-    queue_.cancel(static_cast<SendWaiter&>(*this));
-    session_.reply_error(rid_, code, "the broker is shutting down; the send was not queued");
-    done();
+  Queue& queue() noexcept override { return queue_; }
+  void detach() noexcept override { static_cast<SendWaiter&>(*this).unlink(); }
+  void answer(Errc code) override {
+    session_.reply_error(rid_, code,
+                         "the send was cancelled (the broker is stopping or the connection is "
+                         "closing); nothing was queued");
+    session_.reply_ready();
+    delete this;
   }
+  std::size_t held_bytes() const noexcept override { return held_; }
 
  private:
   void done() {
+    session_.unpark(*this);
     session_.reply_ready();
-    delete this;  // unlinks from the session, the timer and the queue
+    delete this;  // unlinks from the timer and the queue
   }
   Session& session_;
   Queue& queue_;
   uint32_t rid_;
   uint32_t timeout_ms_;
+  std::size_t held_ = 0;  // fixed at parking: the batch empties when admitted
 };
 
-}  // namespace
-
-// SEND queue:str8 timeout_ms:u32 count:u32 {type priority props payload}...
-void handle_send(Session& s, const proto::Frame& f) {
-  const uint32_t rid = f.header.request_id;
+/// Checks the whole body's framing (lengths, counts, properties TLV), so a
+/// malformed SEND is a protocol error whatever queue it names.
+bool well_framed(std::span<const std::byte> body) {
   proto::SendReader reader;
-  if (!reader.open(f.body)) return s.fail_protocol(rid, "malformed SEND header");
-  const auto& h = reader.header();
-  Queue* q = find_queue_or_reply(s, rid, h.queue);
-  if (!q) return;
-  if (!may_write(q->attributes().owner, s.peer())) {
-    return s.reply_error(rid, Errc::permission_denied,
-                         "permission denied: uid " + std::to_string(s.peer().uid) +
-                             " may not send to " + quoted_queue(h.queue));
-  }
-  const uint32_t max_size = q->attributes().limits.max_message_size;
-  Batch batch;
-  batch.messages.reserve(h.count);
-  const uint64_t now = realtime_ns();
+  if (!reader.open(body)) return false;
   proto::OutgoingMessage m;
-  std::string problem;  // the first bad message, reported once the framing is known good
-  Errc problem_code = Errc::ok;
   while (reader.next(m)) {
-    if (!proto::properties_well_formed(m.properties)) {
-      return s.fail_protocol(rid, "malformed properties section in SEND");
-    }
-    if (!problem.empty()) continue;  // keep checking the framing of the rest
+  }
+  return !reader.failed();
+}
+
+/// The largest properties section one message may carry. max_bytes counts
+/// payloads (like msg_qbytes), so this bounds what a full queue holds beyond it.
+constexpr std::size_t kMaxPropertiesSize = 64 * 1024;
+
+/// Copies the messages of a well-framed body into a Batch, or sets `problem`
+/// (code and text) for the first message the queue cannot take.
+Batch build_batch(Session& s, std::span<const std::byte> body, const Queue& q, Errc& code,
+                  std::string& problem) {
+  proto::SendReader reader;
+  reader.open(body);
+  const uint32_t max_size = q.attributes().limits.max_message_size;
+  const uint32_t max_frame = s.context().config.max_frame_size;
+  const uint64_t now = realtime_ns();
+  Batch batch;
+  batch.messages.reserve(reader.header().count);
+  proto::OutgoingMessage m;
+  while (reader.next(m)) {
     if (m.type < 1) {
+      code = Errc::invalid_argument;
       problem = "message type must be 1..9223372036854775807, got " + std::to_string(m.type);
-      problem_code = Errc::invalid_argument;
-      continue;
-    }
-    // Delivered messages carry a larger header than sent ones; one must still fit a reply frame.
-    if (m.properties.size() + m.payload.size() + proto::kDeliveredMessageHeader + 4 >
-        s.context().config.max_frame_size) {
+    } else if (m.properties.size() > kMaxPropertiesSize) {
+      code = Errc::too_big;
+      problem = "a message's properties of " + std::to_string(m.properties.size()) +
+                " bytes exceed the limit of " + std::to_string(kMaxPropertiesSize);
+    } else if (m.properties.size() + m.payload.size() + proto::kDeliveredMessageHeader + 4 >
+               max_frame) {
+      // Delivered messages carry a larger header than sent ones; one must fit a reply.
+      code = Errc::too_big;
       problem = "a message of " + std::to_string(m.payload.size()) + " bytes with " +
                 std::to_string(m.properties.size()) +
                 " bytes of properties would not fit a reply frame (max_frame_size " +
-                std::to_string(s.context().config.max_frame_size) + ")";
-      problem_code = Errc::too_big;
-      continue;
-    }
-    if (m.payload.size() > max_size) {
+                std::to_string(max_frame) + ")";
+    } else if (m.payload.size() > max_size) {
+      code = Errc::too_big;
       problem = "a message of " + std::to_string(m.payload.size()) + " bytes exceeds " +
-                quoted_queue(h.queue) + " max_message_size " + std::to_string(max_size);
-      problem_code = Errc::too_big;
-      continue;
+                quoted_queue(q.name()) + " max_message_size " + std::to_string(max_size);
     }
+    if (code != Errc::ok) return {};
     auto msg = std::make_unique<Message>();
     msg->type = m.type;
     msg->priority = m.priority;
@@ -141,10 +152,29 @@ void handle_send(Session& s, const proto::Frame& f) {
     batch.payload_bytes += m.payload.size();
     batch.messages.push_back(std::move(msg));
   }
-  if (reader.failed()) return s.fail_protocol(rid, "malformed message in SEND");
+  return batch;
+}
+
+}  // namespace
+
+// SEND queue:str8 timeout_ms:u32 count:u32 {type priority props payload}...
+void handle_send(Session& s, const proto::Frame& f) {
+  const uint32_t rid = f.header.request_id;
+  if (!well_framed(f.body)) return s.fail_protocol(rid, "malformed SEND");
+  proto::SendReader reader;
+  reader.open(f.body);
+  const proto::SendHeader h = reader.header();
+  Queue* q = find_queue_or_reply(s, rid, h.queue);
+  if (!q) return;
+  if (!may_write(q->attributes().owner, s.peer())) {
+    return s.reply_error(rid, Errc::permission_denied,
+                         "permission denied: uid " + std::to_string(s.peer().uid) +
+                             " may not send to " + quoted_queue(h.queue));
+  }
+  Errc problem_code = Errc::ok;
+  std::string problem;
+  Batch batch = build_batch(s, f.body, *q, problem_code, problem);
   if (problem_code != Errc::ok) return s.reply_error(rid, problem_code, problem);
-  if (batch.messages.empty())
-    return s.reply_error(rid, Errc::invalid_argument, "SEND carries no messages");
 
   uint64_t first_id = 0;
   const uint32_t count = static_cast<uint32_t>(batch.messages.size());
@@ -153,8 +183,7 @@ void handle_send(Session& s, const proto::Frame& f) {
   if (code != Errc::queue_full || h.timeout_ms == 0 || s.context().stopping) {
     return reply_send_error(s, rid, *q, code, batch);
   }
-  auto* p = new PendingSend(s, *q, rid, h.timeout_ms);
-  p->batch = std::move(batch);
+  auto* p = new PendingSend(s, *q, rid, h.timeout_ms, std::move(batch));
   p->who = s.peer();
   s.park(*p);
   if (h.timeout_ms != proto::kWaitForever) {

@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -45,9 +46,10 @@ Session::Session(Context& ctx, Socket socket, uint64_t id, std::function<void(Se
 
 Session::~Session() {
   // Normally end() already answered everything; if not, there is no one left
-  // to write to, and reply_ready() must not reach for shared_from_this().
+  // to write to, reply_ready() must not reach for shared_from_this(), and the
+  // queues may be gone already.
   ended_ = true;
-  cancel_pending(proto::Errc::shutting_down);
+  cancel_pending(proto::Errc::shutting_down, /*resume_queues=*/false);
 }
 
 void Session::start() {
@@ -69,6 +71,10 @@ void Session::stop() {
 
 bool Session::output_over_limit() const noexcept {
   return out_.size() + writing_.size() > ctx_.config.max_pending_output;
+}
+
+bool Session::should_pause_reading() const noexcept {
+  return out_.size() + writing_.size() + held_bytes_ > ctx_.config.max_pending_output;
 }
 
 void Session::do_read() {
@@ -101,12 +107,12 @@ void Session::on_read(std::size_t n) {
   in_end_ += n;
   process_input();
   do_write();
-  if (!output_over_limit()) do_read();
+  if (!should_pause_reading()) do_read();
 }
 
 void Session::process_input() {
   const uint32_t max_body = ctx_.config.max_frame_size;
-  while (!closing_ && !output_over_limit()) {
+  while (!closing_ && !should_pause_reading()) {
     auto input = std::span<const std::byte>(in_.data() + in_begin_, in_end_ - in_begin_);
     auto r = proto::decode_frame(input, max_body);
     if (r.status == proto::DecodeStatus::need_more) break;
@@ -130,12 +136,6 @@ void Session::process_input() {
     std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
     in_end_ -= in_begin_;
     in_begin_ = 0;
-  }
-  // Make room for a large frame's body in one read rather than many doublings.
-  if (in_end_ - in_begin_ >= proto::kHeaderSize) {
-    auto h = proto::decode_header(in_.data() + in_begin_);
-    std::size_t need = in_begin_ + proto::kHeaderSize + h.body_size;
-    if (h.body_size <= max_body && need > in_.size()) in_.resize(need);
   }
 }
 
@@ -164,6 +164,7 @@ void Session::do_write() {
 }
 
 void Session::on_written() {
+  const bool was_over = output_over_limit();
   writing_.clear();
   if (writing_.capacity() > kRetainedBuffer) std::vector<std::byte>().swap(writing_);
   if (ended_) return;
@@ -173,13 +174,15 @@ void Session::on_written() {
     end();
     return;
   }
+  // Parked receives skipped while over the limit may take messages again.
+  if (was_over && !output_over_limit()) resume_parked_queues();
   // Input held back by backpressure: finish it, then read again.
-  if (!output_over_limit()) {
+  if (!should_pause_reading()) {
     if (in_end_ > in_begin_) {
       process_input();
       do_write();
     }
-    if (!output_over_limit()) do_read();
+    if (!should_pause_reading()) do_read();
   }
 }
 
@@ -194,12 +197,31 @@ void Session::fail_protocol(uint32_t request_id, std::string_view message) {
   cancel_pending(proto::Errc::shutting_down);
 }
 
-void Session::cancel_pending(proto::Errc code) {
+void Session::cancel_pending(proto::Errc code, bool resume_queues) {
+  if (pending_.empty()) return;
+  std::vector<Queue*> queues;
+  for (Pending& p : pending_) {
+    p.detach();
+    queues.push_back(&p.queue());
+  }
   while (!pending_.empty()) {
     Pending& p = pending_.front();
-    pending_.pop_front();
-    p.cancel(code);  // answers and deletes itself
+    unpark(p);
+    p.answer(code);  // deletes it
   }
+  if (!resume_queues) return;
+  std::sort(queues.begin(), queues.end());
+  queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
+  for (Queue* q : queues) q->resume();
+}
+
+void Session::resume_parked_queues() {
+  // Collected first: resuming may complete (and delete) our own parked requests.
+  std::vector<Queue*> queues;
+  for (Pending& p : pending_) queues.push_back(&p.queue());
+  std::sort(queues.begin(), queues.end());
+  queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
+  for (Queue* q : queues) q->resume();
 }
 
 void Session::end() {

@@ -18,12 +18,21 @@
 namespace postbox::broker {
 
 /// A request parked on a queue (a blocked receive or send). Owned by its
-/// session; cancel() takes it off its queue and answers it with `code`.
+/// session. Cancelling all of a session's requests is two-phase: detach()
+/// every one, answer() every one, then resume() the queues they were on, so
+/// that cancelling one cannot let another of the same session through.
 class Pending {
  public:
   bi::list_member_hook<bi::link_mode<bi::auto_unlink>> session_hook;
   virtual ~Pending() = default;
-  virtual void cancel(proto::Errc code) = 0;
+  virtual Queue& queue() noexcept = 0;
+  /// Takes it off its queue without admitting anyone; touches only its own hook.
+  virtual void detach() noexcept = 0;
+  /// Replies with `code` and deletes it.
+  virtual void answer(proto::Errc code) = 0;
+  /// Bytes it holds in the broker (a parked SEND's batch), counted against
+  /// the connection's max_pending_output.
+  virtual std::size_t held_bytes() const noexcept { return 0; }
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -52,7 +61,18 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Answers with protocol_error and closes once the reply is written.
   void fail_protocol(uint32_t request_id, std::string_view message);
 
-  void park(Pending& p) { pending_.push_back(p); }
+  void park(Pending& p) {
+    pending_.push_back(p);
+    held_bytes_ += p.held_bytes();
+  }
+  /// A parked request is done (answered by its queue or its deadline).
+  void unpark(Pending& p) noexcept {
+    p.session_hook.unlink();
+    held_bytes_ -= p.held_bytes();
+  }
+  /// True while unread replies pass max_pending_output: parked receives of
+  /// this session then take no more messages (see ReceiveWaiter::may_deliver).
+  bool output_over_limit() const noexcept;
   bool greeted() const noexcept { return greeted_; }
   void set_greeted() noexcept { greeted_ = true; }
 
@@ -63,8 +83,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write();
   void on_written();
   void end();
-  void cancel_pending(proto::Errc code);
-  bool output_over_limit() const noexcept;
+  void cancel_pending(proto::Errc code, bool resume_queues = true);
+  /// Replies plus parked batches over the limit: stop reading requests.
+  bool should_pause_reading() const noexcept;
+  void resume_parked_queues();
 
   Context& ctx_;
   Socket socket_;
@@ -84,6 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
            bi::constant_time_size<false>>
       pending_;
 
+  std::size_t held_bytes_ = 0;  // sum of parked requests' held_bytes()
   bool greeted_ = false;
   bool reading_ = false;
   bool writing_active_ = false;

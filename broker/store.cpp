@@ -18,22 +18,6 @@ bool is_name_char(char c) noexcept {
          c == '_' || c == '-';
 }
 
-// A name as it may appear in a one-line error: printable, escaped, bounded.
-std::string shown(std::string_view name) {
-  std::string out;
-  for (unsigned char c : name.substr(0, kShownNameLength)) {
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (name.size() > kShownNameLength) out += "...";
-  return out;
-}
-
 std::string octal(uint32_t v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0%o", v);
@@ -78,6 +62,21 @@ bool same_limits(const config::QueueLimits& a, const config::QueueLimits& b) noe
 }
 
 }  // namespace
+
+std::string shown(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name.substr(0, kShownNameLength)) {
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (name.size() > kShownNameLength) out += "...";
+  return out;
+}
 
 bool valid_queue_name(std::string_view name) noexcept {
   return !name.empty() && name.size() <= kMaxNameLength &&

@@ -15,6 +15,8 @@ namespace postbox::broker {
 
 /// 1-255 bytes of [A-Za-z0-9._-].
 bool valid_queue_name(std::string_view name) noexcept;
+/// A name as it may appear in a one-line error: printable, escaped, bounded.
+std::string shown(std::string_view name);
 
 /// A declare request: unset fields take the store's defaults (new queue) or
 /// are left alone (existing queue).
@@ -57,7 +59,9 @@ class QueueStore {
  private:
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   config::QueueLimits defaults_;
   uint32_t ceiling_;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "proto/messages.hpp"
@@ -294,6 +297,142 @@ TEST(Backpressure, BrokerStopsReadingFromAClientThatDoesNotReadItsReplies) {
     ASSERT_TRUE(r) << "reply " << i << " of " << sent;
     ASSERT_EQ(r->header.kind, proto::reply_kind(Kind::stat));
   }
+}
+
+Bytes send_frame_timeout(std::string_view queue, uint32_t count, uint32_t rid, uint32_t timeout_ms,
+                         int64_t type = 1, std::size_t payload_size = 1) {
+  Bytes out;
+  auto body = proto::begin_send({queue, timeout_ms, count}, out, rid);
+  const std::string payload(payload_size, 'p');
+  for (uint32_t i = 0; i < count; ++i) {
+    proto::OutgoingMessage m;
+    m.type = type;
+    m.payload = std::as_bytes(std::span(payload.data(), payload.size()));
+    proto::append_outgoing(m, out);
+  }
+  proto::finish_frame(out, body);
+  return out;
+}
+
+nlohmann::json stat_of(RawConn& c, std::string_view queue) {
+  c.send(json_frame(Kind::stat, R"({"queue":")" + std::string(queue) + R"("})", 77));
+  auto f = c.expect();
+  if (!f || f->header.kind != proto::reply_kind(Kind::stat)) return {};
+  return nlohmann::json::parse(
+      std::string(reinterpret_cast<const char*>(f->body.data()), f->body.size()));
+}
+
+TEST_F(Protocol, ReceiveReplyStaysWholeWhenItAdmitsAParkedSendOfTheSameConnection) {
+  RawConn c(broker_.socket());
+  c.hello();
+  c.send(json_frame(Kind::declare, R"({"queue":"one","max_messages":1})", 1));
+  ASSERT_TRUE(c.expect());
+  c.send(send_frame_timeout("one", 1, 2, 0));
+  ASSERT_TRUE(c.expect());
+  c.send(send_frame_timeout("one", 1, 3, proto::kWaitForever));  // parks: the queue is full
+  c.send(receive_frame("one", 4, 0));                            // frees room, admitting request 3
+  auto r = c.expect();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->header.request_id, 4u);
+  proto::ReceiveReplyReader rr;
+  proto::DeliveredMessage m;
+  ASSERT_TRUE(rr.open(r->body));
+  EXPECT_EQ(rr.count(), 1u);
+  EXPECT_TRUE(rr.next(m));
+  EXPECT_FALSE(rr.next(m));
+  EXPECT_FALSE(rr.failed()) << "another reply was encoded inside the RECEIVE_OK";
+  auto sent = c.expect();
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->header.request_id, 3u);
+  EXPECT_EQ(sent->header.kind, proto::reply_kind(Kind::send));
+}
+
+TEST_F(Protocol, ClosingConnectionNeitherQueuesItsSendsNorSwallowsOthersMessages) {
+  RawConn admin(broker_.socket());
+  admin.hello();
+  admin.send(json_frame(Kind::declare, R"({"queue":"two","max_messages":2})", 1));
+  ASSERT_TRUE(admin.expect());
+  admin.send(send_frame_timeout("two", 1, 2, 0));
+  ASSERT_TRUE(admin.expect());
+  RawConn other(broker_.socket());
+  other.hello();
+  {
+    RawConn leaving(broker_.socket());
+    leaving.hello();
+    leaving.send(send_frame_timeout("two", 2, 2, proto::kWaitForever));  // 1 + 2 > 2: parks
+    leaving.send(send_frame_timeout("two", 1, 3, proto::kWaitForever));  // parks behind it
+    leaving.send(receive_frame("two", 4, proto::kWaitForever, 2));       // waits for type 2
+    ASSERT_EQ(stat_of(leaving, "two")["blocked_receivers"], 1);
+    other.send(send_frame_timeout("two", 1, 5, proto::kWaitForever, 2));  // parks third
+    ASSERT_EQ(stat_of(admin, "two")["blocked_senders"], 3);
+  }  // leaving closes with two sends and a receive parked
+  auto admitted = other.expect();
+  ASSERT_TRUE(admitted);
+  EXPECT_EQ(admitted->header.kind, proto::reply_kind(Kind::send));
+  auto st = stat_of(admin, "two");
+  EXPECT_EQ(st["depth"], 2) << "the closed connection's sends were cancelled, other's admitted";
+  EXPECT_EQ(st["received_total"], 0) << "no message went to the closed connection's receive";
+  admin.send(receive_frame("two", 9, 0, 2));
+  auto got = admin.expect();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->header.kind, proto::reply_kind(Kind::receive));
+}
+
+TEST(Backpressure, ParkedReceivesOfAClientThatDoesNotReadStopTakingMessages) {
+  TestBroker::Options opts;
+  opts.config_json = R"({"max_pending_output": 1048576})";
+  TestBroker broker(opts);
+  RawConn slow(broker.socket());
+  slow.hello();
+  slow.send(json_frame(Kind::declare, R"({"queue":"big"})", 1));
+  ASSERT_TRUE(slow.expect());
+  constexpr uint32_t kReceives = 20;
+  for (uint32_t i = 0; i < kReceives; ++i)
+    slow.send(receive_frame("big", 100 + i, proto::kWaitForever));
+  RawConn producer(broker.socket());
+  producer.hello();
+  ASSERT_EQ(stat_of(producer, "big")["blocked_receivers"], kReceives);
+  for (uint32_t i = 0; i < kReceives; ++i) {
+    producer.send(send_frame_timeout("big", 1, 10 + i, 0, 1, 512 * 1024));
+    ASSERT_TRUE(producer.expect());
+  }
+  // 10 MiB sent; a client that reads nothing may hold about 1 MiB of replies
+  // plus what the socket buffers: the rest waits in the queue.
+  EXPECT_GE(stat_of(producer, "big")["depth"].get<int>(), 10);
+  for (uint32_t i = 0; i < kReceives; ++i) {  // reading resumes delivery: nothing is lost
+    auto r = slow.expect();
+    ASSERT_TRUE(r) << "reply " << i;
+    ASSERT_EQ(r->header.kind, proto::reply_kind(Kind::receive));
+  }
+  EXPECT_EQ(stat_of(producer, "big")["depth"], 0);
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(Limits, AnnouncedLargeFrameDoesNotAllocateBeforeItsBytesArrive) {
+  TestBroker broker;
+  const long before = rss_kib(broker.pid());
+  std::vector<std::unique_ptr<RawConn>> conns;
+  Bytes header(proto::kHeaderSize);
+  proto::encode_header({proto::kDefaultMaxFrameBody, Kind::send, 0, 1}, header.data());
+  for (int i = 0; i < 20; ++i) {
+    conns.push_back(std::make_unique<RawConn>(broker.socket()));
+    conns.back()->hello();
+    conns.back()->send(header);  // 16 MiB announced, never sent
+  }
+  RawConn probe(broker.socket());  // every header above has been read once this answers
+  probe.hello();
+  probe.send(json_frame(Kind::list, "{}", 2));
+  ASSERT_TRUE(probe.expect());
+  EXPECT_LT(rss_kib(broker.pid()) - before, 64 * 1024)
+      << "KiB grown for 20 announced 16 MiB frames";
 }
 
 }  // namespace
