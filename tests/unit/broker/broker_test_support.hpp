@@ -107,9 +107,11 @@ class TestReceiver final : public ReceiveWaiter {
     result = r;
     if (on_finished) on_finished();
   }
+  bool may_deliver() const override { return !held_back; }
   std::vector<Delivered> got;
   std::optional<Errc> result;
   std::function<void()> on_finished;
+  bool held_back = false;  // as a connection over its output limit
 
  private:
   const Queue* queue_;

@@ -186,6 +186,61 @@ TEST(QueueWaiters, BlockedSendersAreAdmittedInOrderOnReceive) {
   EXPECT_EQ(f.queue.stats().blocked_senders, 0u);
 }
 
+TEST(QueueWaiters, HeldBackReceiverKeepsItsPlaceUntilResumed) {
+  QueueFixture f;
+  TestReceiver held;
+  TestReceiver next;
+  f.queue.wait_receive(held);
+  f.queue.wait_receive(next);
+  held.held_back = true;
+  ASSERT_EQ(f.send({{1}}), Errc::ok);
+  EXPECT_FALSE(held.result.has_value());
+  EXPECT_EQ(ids_of(next.got), Ids{1}) << "the next waiter is served meanwhile";
+  ASSERT_EQ(f.send({{1}}), Errc::ok);
+  EXPECT_EQ(f.queue.depth(), 1u) << "nobody else may take it";
+  held.held_back = false;
+  f.queue.resume();
+  EXPECT_EQ(ids_of(held.got), Ids{2});
+  EXPECT_EQ(f.queue.depth(), 0u);
+}
+
+TEST(QueueWaiters, DetachAdmitsNobodyUntilResume) {
+  QueueFixture f(make_limits(2));
+  ASSERT_EQ(f.send({{1}}), Errc::ok);
+  TestSender big(make_batch({{1}, {1}}));  // 1 + 2 > 2
+  TestSender small(make_batch({{1}}));     // fits, but waits behind big
+  f.queue.wait_send(big);
+  f.queue.wait_send(small);
+  f.queue.detach(big);
+  EXPECT_FALSE(small.result.has_value());
+  EXPECT_EQ(f.queue.stats().blocked_senders, 1u);
+  f.queue.resume();
+  EXPECT_EQ(small.result, Errc::ok);
+  EXPECT_FALSE(big.result.has_value()) << "a detached sender is never answered by the queue";
+}
+
+class OrderedDelivery final : public Delivery {
+ public:
+  void deliver(const Message&, uint32_t) override { ++delivered; }
+  void batch_done() override { done = true; }
+  int delivered = 0;
+  bool done = false;
+};
+
+TEST(QueueWaiters, ReceiveFinishesItsBatchBeforeAdmittingSenders) {
+  QueueFixture f(make_limits(1));
+  ASSERT_EQ(f.send({{1}}), Errc::ok);
+  TestSender parked(make_batch({{1}}));
+  f.queue.wait_send(parked);
+  OrderedDelivery out;
+  bool done_first = false;
+  parked.on_finished = [&] { done_first = out.done; };
+  ASSERT_EQ(f.queue.receive(select_type(0), kBob, out), Errc::ok);
+  EXPECT_EQ(parked.result, Errc::ok);
+  EXPECT_TRUE(done_first) << "batch_done() must come before the sender's reply";
+  EXPECT_EQ(out.delivered, 1);
+}
+
 TEST(QueueWaiters, NewSendWaitsBehindBlockedSenderEvenWhenItFits) {
   QueueFixture f(make_limits(2));
   ASSERT_EQ(f.send({{1}, {1}}), Errc::ok);
