@@ -1,8 +1,12 @@
 // The subcommands: each turns its validated arguments into library calls and prints the result.
 #include "client/cli/commands.hpp"
 
+#include <dirent.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
 #include <algorithm>
 
 #include <cerrno>
@@ -13,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <set>
 
 #include "client/cli/bench.hpp"
 #include "client/cli/exit_status.hpp"
@@ -93,56 +98,129 @@ void print_ids(const Invocation& inv, const Reply& r) {
     print_line("{\"id\":" + std::to_string(r.first_id + i) + "}");
 }
 
-/// Messages and bytes per --lines batch. A SEND is all or nothing, so a batch
-/// larger than the queue's limits would fail with too_big where single sends
-/// would just wait for room: batches stay well below the queue's limits.
-std::pair<std::size_t, std::size_t> batch_limits(Client& client, const std::string& queue) {
-  std::size_t messages = kBatchMessages;
-  std::size_t bytes = std::min<std::size_t>(kBatchBytes, client.server_info().max_frame_body / 2);
+/// How send --lines splits and checks its input.
+struct LineLimits {
+  std::size_t batch_messages = kBatchMessages;
+  std::size_t batch_bytes = kBatchBytes;
+  std::size_t window = kWindow;   // batches in flight
+  uint32_t max_message_size = 0;  // the queue's, 0 when it could not be read
+};
+
+/// A SEND is all or nothing, so a batch larger than the queue's limits would
+/// fail with too_big where single sends would just wait for room: batches
+/// stay well below the queue's limits.
+LineLimits line_limits(Client& client, const std::string& queue) {
+  LineLimits l;
+  l.batch_bytes = std::min<std::size_t>(kBatchBytes, client.server_info().max_frame_body / 2);
   try {
     QueueStat s = client.stat(queue);
-    messages = std::clamp<uint64_t>(s.max_messages / 4, 1, messages);
-    bytes = std::clamp<uint64_t>(s.max_bytes / 4, 1, bytes);
+    l.batch_messages = std::clamp<uint64_t>(s.max_messages / 4, 1, l.batch_messages);
+    l.batch_bytes = std::clamp<uint64_t>(s.max_bytes / 4, 1, l.batch_bytes);
+    l.max_message_size = s.max_message_size;
   } catch (const Error& e) {
-    // A write-only queue cannot be inspected: send one message per batch.
+    // A write-only queue cannot be inspected, so a bad line cannot be caught
+    // before it is sent: one line per batch, each answered before the next,
+    // so nothing after a failed line is queued.
     if (e.errc() != Errc::permission_denied) throw;
-    messages = 1;
+    l.batch_messages = 1;
+    l.window = 1;
   }
-  return {messages, bytes};
+  return l;
 }
 
-/// send --lines: batches of lines, several batches in flight, replies in order.
+std::string lines_text(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " line" : " lines");
+}
+
+/// send --lines: batches of lines, several batches in flight, replies in
+/// order. The first failure stops sending; the in-flight batches are still
+/// answered, and the error names the first line not queued and how many were.
 int send_lines(Client& client, const Invocation& inv) {
   Input in(inv.send.file);
-  std::deque<Client::Ticket> window;
+  const LineLimits limits = line_limits(client, inv.queue);
+
+  struct InFlight {
+    Client::Ticket ticket;
+    std::size_t first_line;  // 1-based
+    std::size_t lines;
+  };
+  struct Failure {
+    std::size_t line;
+    Errc code;
+    std::string text;
+  };
+  std::deque<InFlight> window;
+  std::optional<Failure> failure;
+  std::size_t queued_before = 0;  // lines queued ahead of the failed one
+  std::size_t queued_after = 0;   // by batches already in flight when it failed
+
   auto settle_one = [&] {
-    Reply r = client.wait(window.front());
+    InFlight b = window.front();
     window.pop_front();
-    r.throw_if_error();
+    Reply r = client.wait(b.ticket);
+    if (!r.ok()) {
+      if (!failure) {
+        auto code = static_cast<Errc>(r.error.value());
+        failure = Failure{b.first_line, code, failure_text(code, r.error_message, inv.queue)};
+      }
+      return;
+    }
+    (failure ? queued_after : queued_before) += b.lines;
     print_ids(inv, r);
   };
-  auto [max_batch, frame_budget] = batch_limits(client, inv.queue);
+
   std::vector<std::string> batch;
   std::size_t batch_bytes = 0;
+  std::size_t line_no = 0;  // lines read so far
   auto ship = [&] {
     if (batch.empty()) return;
-    if (window.size() >= kWindow) settle_one();
-    window.push_back(client.start_send_batch(inv.queue, batch, inv.send.options));
-    client.flush();
+    const std::size_t first = line_no - batch.size() + 1;
+    if (window.size() >= limits.window) settle_one();
+    if (!failure) {
+      try {
+        window.push_back(
+            {client.start_send_batch(inv.queue, batch, inv.send.options), first, batch.size()});
+      } catch (const Error& e) {  // refused before anything was buffered
+        failure = Failure{first, e.errc(), failure_text(e, inv.queue)};
+      }
+      client.flush();
+    }
     batch.clear();
     batch_bytes = 0;
   };
+
   std::string line;
-  while (read_line(in.file, line)) {
-    if (!batch.empty() && batch_bytes + line.size() > frame_budget) ship();
+  std::optional<Failure> bad_line;  // found before sending: it and later lines stay unsent
+  while (!failure && read_line(in.file, line)) {
+    if (limits.max_message_size != 0 && line.size() > limits.max_message_size) {
+      ship();  // the lines before it are good
+      bad_line =
+          Failure{line_no + 1, Errc::too_big,
+                  "a message of " + std::to_string(line.size()) + " bytes exceeds queue '" +
+                      inv.queue + "' max_message_size " + std::to_string(limits.max_message_size)};
+      break;
+    }
+    if (!batch.empty() && batch_bytes + line.size() > limits.batch_bytes) ship();
+    ++line_no;
     batch_bytes += line.size();
     batch.push_back(std::move(line));
-    if (batch.size() >= max_batch) ship();
+    if (batch.size() >= limits.batch_messages) ship();
   }
-  if (std::ferror(in.file))
-    throw LocalError("cannot read " + in.name + ": " + std::strerror(errno));
-  ship();
+  const bool read_failed = !failure && !bad_line && std::ferror(in.file);
+  const int read_errno = errno;
+  if (!failure && !bad_line && !read_failed) ship();
   while (!window.empty()) settle_one();
+  // Failures from earlier batches come first; every batch precedes bad_line.
+  if (!failure) failure = std::move(bad_line);
+  if (failure) {
+    std::string text = "line " + std::to_string(failure->line) + ": " + failure->text + " (" +
+                       lines_text(queued_before) + " queued before it";
+    if (queued_after > 0) text += ", " + lines_text(queued_after) + " after it";
+    throw Error(failure->code, text + ")");
+  }
+  if (read_failed)
+    throw LocalError("cannot read " + in.name + ": " + std::strerror(read_errno) + " (" +
+                     lines_text(queued_before) + " queued)");
   return kExitOk;
 }
 
@@ -165,16 +243,19 @@ Reply receive(Client& client, const Invocation& inv, uint64_t want) {
   return client.wait(client.start_receive(inv.queue, o));
 }
 
-// recv --follow ends with status 0 on SIGINT/SIGTERM. While blocked in a
-// receive nothing is owed to stdout, so the handler exits at once; while
-// printing it only asks the loop to stop after the batch, so no received
-// message is left unprinted.
-volatile std::sig_atomic_t g_waiting = 0;
+// recv --follow ends with status 0 on SIGINT/SIGTERM, without losing what the
+// broker already took off the queue for us: the handler only half-closes the
+// connection. The broker then answers a parked receive (shutting_down, after
+// any reply it already produced) and closes, so the wait always returns; the
+// loop prints what came and stops.
 volatile std::sig_atomic_t g_stop = 0;
+int g_follow_socket = -1;  // set before the handlers are installed
 
 extern "C" void on_follow_signal(int) {
-  if (g_waiting) _exit(kExitOk);
+  int saved = errno;
   g_stop = 1;
+  if (g_follow_socket >= 0) ::shutdown(g_follow_socket, SHUT_WR);
+  errno = saved;
 }
 
 void install_follow_handlers() {
@@ -182,6 +263,32 @@ void install_follow_handlers() {
   sa.sa_handler = on_follow_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM}) sigaction(sig, &sa, nullptr);
+}
+
+/// The sockets this process has open. Client does not expose its socket, so
+/// the one it opened is found as the difference of two such sets.
+std::set<int> open_sockets() {
+  std::set<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return fds;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long fd = std::strtol(e->d_name, &end, 10);
+    struct stat st {};
+    if (end == e->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
+    if (::fstat(static_cast<int>(fd), &st) == 0 && S_ISSOCK(st.st_mode))
+      fds.insert(static_cast<int>(fd));
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+/// The one socket in `after` that is not in `before`, or -1.
+int new_socket(const std::set<int>& before, const std::set<int>& after) {
+  std::vector<int> added;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(added));
+  return added.size() == 1 ? added.front() : -1;
 }
 
 [[noreturn]] void throw_reply(const Reply& r) {
@@ -270,17 +377,31 @@ int run_recv(Client& client, const Invocation& inv) {
                                         inv.queue + "'");
     return kExitOk;
   }
-  if (a.follow) install_follow_handlers();
-  uint64_t left = a.count;
-  while (a.follow ? !g_stop : left > 0) {
-    g_waiting = a.follow;
-    Reply r =
-        receive(client, inv, a.follow ? kReceiveBatch : std::min<uint64_t>(left, kReceiveBatch));
-    g_waiting = 0;
-    if (a.follow && r.error == make_error_code(Errc::no_message)) return kExitOk;
+  if (!a.follow) {
+    for (uint64_t left = a.count; left > 0;) {
+      Reply r = receive(client, inv, std::min<uint64_t>(left, kReceiveBatch));
+      if (!r.ok()) throw_reply(r);
+      left -= print_messages(inv, r.messages);
+    }
+    return kExitOk;
+  }
+  if (g_follow_socket < 0)
+    throw LocalError("cannot find the connection's socket to stop recv --follow cleanly");
+  install_follow_handlers();
+  while (!g_stop) {
+    Reply r;
+    try {
+      r = receive(client, inv, kReceiveBatch);
+    } catch (const Error&) {
+      // Interrupted between receives: the half-closed connection refused the
+      // next request or reported its end. No receive was pending, so nothing is lost.
+      if (g_stop) return kExitOk;
+      throw;
+    }
+    if (r.error == make_error_code(Errc::no_message)) return kExitOk;
+    if (g_stop && r.error == make_error_code(Errc::shutting_down)) return kExitOk;
     if (!r.ok()) throw_reply(r);
-    std::size_t got = print_messages(inv, r.messages);
-    if (!a.follow) left -= got;
+    print_messages(inv, r.messages);
   }
   return kExitOk;
 }
@@ -288,8 +409,12 @@ int run_recv(Client& client, const Invocation& inv) {
 int run(const Invocation& inv) {
   if (inv.command == Command::bench) return run_bench(inv.global);
   try {
+    const bool follow = inv.command == Command::recv && inv.recv.follow;
+    std::set<int> sockets_before;
+    if (follow) sockets_before = open_sockets();
     Client client(inv.global.socket.empty() ? default_socket_path() : inv.global.socket,
                   "postbox-cli");
+    if (follow) g_follow_socket = new_socket(sockets_before, open_sockets());
     int status = kExitFailure;
     switch (inv.command) {
       case Command::declare:

@@ -289,6 +289,82 @@ TEST_F(Cli, FollowStreamsUntilInterrupted) {
   EXPECT_EQ(slurp(out), "m0\nm1\nm2\n");
 }
 
+TEST_F(Cli, InterruptDuringAReceivePrintsWhatTheBrokerAlreadyDelivered) {
+  ASSERT_EQ(pb({"declare", "q"}).status, kOk);
+  const std::string out = broker_.dir() + "/follow.out";
+  pid_t follower = background({"recv", "q", "--follow"}, out);
+  await_blocked_receivers("q", 1);
+  // Stopped, the follower cannot read the reply the broker writes for it.
+  ::kill(follower, SIGSTOP);
+  int st = 0;
+  ASSERT_EQ(::waitpid(follower, &st, WUNTRACED), follower);
+  ASSERT_TRUE(WIFSTOPPED(st));
+  ASSERT_EQ(pb({"send", "q", "msg1"}).status, kOk);
+  for (int i = 0; i < 2000 && stat("q")["received_total"] != 1; ++i) {
+  }
+  ASSERT_EQ(stat("q")["received_total"], 1);  // off the queue, on its way to the follower
+  // The interrupt is handled while that reply waits unread in the socket.
+  ::kill(follower, SIGINT);
+  ::kill(follower, SIGCONT);
+  EXPECT_EQ(wait_status(follower), kOk);
+  EXPECT_EQ(slurp(out), "msg1\n");
+  // Its receive is over: a later message stays queued for someone else.
+  EXPECT_EQ(stat("q")["blocked_receivers"], 0);
+  ASSERT_EQ(pb({"send", "q", "msg2"}).status, kOk);
+  EXPECT_EQ(stat("q")["depth"], 1);
+}
+
+TEST_F(Cli, TerminateWhileParkedEndsFollowWithStatusZero) {
+  ASSERT_EQ(pb({"declare", "q"}).status, kOk);
+  const std::string out = broker_.dir() + "/follow.out";
+  pid_t follower = background({"recv", "q", "--follow"}, out);
+  await_blocked_receivers("q", 1);
+  ::kill(follower, SIGTERM);
+  EXPECT_EQ(wait_status(follower), kOk);
+  EXPECT_EQ(slurp(out), "");
+  EXPECT_EQ(stat("q")["blocked_receivers"], 0);
+}
+
+TEST_F(Cli, LinesStopsAtALineTooBigForTheQueueAndNamesIt) {
+  ASSERT_EQ(pb({"declare", "b9", "--max-messages", "4", "--max-message-size", "4"}).status, kOk);
+  auto r = pb_in({"send", "b9", "--lines"}, "a\ntoolong\nc\nd\n");
+  EXPECT_EQ(r.status, kTooBig);
+  EXPECT_EQ(r.err,
+            "postbox: line 2: a message of 7 bytes exceeds queue 'b9' max_message_size 4 "
+            "(1 line queued before it)\n");
+  auto s = stat("b9");
+  EXPECT_EQ(s["sent_total"], 1);
+  EXPECT_EQ(s["depth"], 1);
+  EXPECT_EQ(pb({"recv", "b9", "--nowait"}).out, "a\n");
+}
+
+TEST_F(Cli, LinesToAWriteOnlyQueueStillStopsAtTheFirstFailedLine) {
+  // Mode 0622: nobody may send but not stat, so the limit is only learnt from the refusal.
+  ASSERT_EQ(pb({"declare", "wo", "--max-message-size", "4", "--mode", "0622"}).status, kOk);
+  RunOptions o;
+  o.uid = o.gid = kNobody;
+  o.input = "a\nb\ntoolong\nc\n";
+  auto r = pb({"send", "wo", "--lines"}, o);
+  EXPECT_EQ(r.status, kTooBig);
+  EXPECT_EQ(lines_in(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("postbox: line 3: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("(2 lines queued before it)"), std::string::npos) << r.err;
+  EXPECT_EQ(stat("wo")["sent_total"], 2);
+}
+
+TEST_F(Cli, LinesIntoAFullQueueStopsWithBatchesInFlightAndCountsWhatWasQueued) {
+  // max_messages 4: one line per batch, eight batches in flight when line 5 meets a full queue.
+  ASSERT_EQ(pb({"declare", "q", "--max-messages", "4"}).status, kOk);
+  std::string input;
+  for (int i = 1; i <= 20; ++i) input += "m" + std::to_string(i) + "\n";
+  auto r = pb_in({"send", "q", "--lines", "--nowait"}, input);
+  EXPECT_EQ(r.status, kQueueFull);
+  EXPECT_EQ(lines_in(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("postbox: line 5: queue 'q' is full", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("(4 lines queued before it)"), std::string::npos) << r.err;
+  EXPECT_EQ(stat("q")["sent_total"], 4);
+}
+
 TEST_F(Cli, PermissionsFollowTheQueueMode) {
   ASSERT_EQ(pb({"declare", "private"}).status, kOk);  // 0600, owned by root
   ASSERT_EQ(pb({"declare", "shared", "--mode", "0666"}).status, kOk);
