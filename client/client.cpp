@@ -180,6 +180,10 @@ bool Client::is_connected() const noexcept {
   return impl_ && impl_->fd >= 0;
 }
 
+int Client::native_handle() const noexcept {
+  return impl_ ? impl_->fd : -1;
+}
+
 void Client::close() noexcept {
   if (impl_) impl_->close();
 }

@@ -1,10 +1,8 @@
 // The subcommands: each turns its validated arguments into library calls and prints the result.
 #include "client/cli/commands.hpp"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +15,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <set>
 
 #include "client/cli/bench.hpp"
 #include "client/cli/exit_status.hpp"
@@ -265,32 +262,6 @@ void install_follow_handlers() {
   for (int sig : {SIGINT, SIGTERM}) sigaction(sig, &sa, nullptr);
 }
 
-/// The sockets this process has open. Client does not expose its socket, so
-/// the one it opened is found as the difference of two such sets.
-std::set<int> open_sockets() {
-  std::set<int> fds;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (!dir) return fds;
-  while (dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    long fd = std::strtol(e->d_name, &end, 10);
-    struct stat st {};
-    if (end == e->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
-    if (::fstat(static_cast<int>(fd), &st) == 0 && S_ISSOCK(st.st_mode))
-      fds.insert(static_cast<int>(fd));
-  }
-  ::closedir(dir);
-  return fds;
-}
-
-/// The one socket in `after` that is not in `before`, or -1.
-int new_socket(const std::set<int>& before, const std::set<int>& after) {
-  std::vector<int> added;
-  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
-                      std::back_inserter(added));
-  return added.size() == 1 ? added.front() : -1;
-}
-
 [[noreturn]] void throw_reply(const Reply& r) {
   throw Error(static_cast<Errc>(r.error.value()), r.error_message);
 }
@@ -409,12 +380,9 @@ int run_recv(Client& client, const Invocation& inv) {
 int run(const Invocation& inv) {
   if (inv.command == Command::bench) return run_bench(inv.global);
   try {
-    const bool follow = inv.command == Command::recv && inv.recv.follow;
-    std::set<int> sockets_before;
-    if (follow) sockets_before = open_sockets();
     Client client(inv.global.socket.empty() ? default_socket_path() : inv.global.socket,
                   "postbox-cli");
-    if (follow) g_follow_socket = new_socket(sockets_before, open_sockets());
+    if (inv.command == Command::recv && inv.recv.follow) g_follow_socket = client.native_handle();
     int status = kExitFailure;
     switch (inv.command) {
       case Command::declare:

@@ -51,6 +51,10 @@ class Client {
   void connect(const std::string& socket_path = default_socket_path(),
                std::string_view client_name = "libpostbox");
   bool is_connected() const noexcept;
+  /// The connection's socket descriptor (-1 when not connected), for poll()
+  /// or for shutdown(SHUT_WR) from a signal handler to end a waiting
+  /// receive cleanly. The Client keeps owning it: do not read, write or close it.
+  int native_handle() const noexcept;
   /// Drops the connection; requests still pending are forgotten.
   void close() noexcept;
   /// The broker's limits and version; valid while connected.
