@@ -25,15 +25,28 @@ Bytes json_frame(Kind kind, std::string_view json, uint32_t rid) {
   return out;
 }
 
-Bytes send_frame(std::string_view queue, std::string_view payload, uint32_t rid, int64_t type = 1) {
+/// A SEND of `count` copies of `payload`.
+Bytes send_copies(std::string_view queue, std::string_view payload, uint32_t count, uint32_t rid,
+                  uint32_t timeout_ms, int64_t type = 1) {
   Bytes out;
-  auto body = proto::begin_send({queue, 0, 1}, out, rid);
-  proto::OutgoingMessage m;
-  m.type = type;
-  m.payload = std::as_bytes(std::span(payload.data(), payload.size()));
-  proto::append_outgoing(m, out);
+  auto body = proto::begin_send({queue, timeout_ms, count}, out, rid);
+  for (uint32_t i = 0; i < count; ++i) {
+    proto::OutgoingMessage m;
+    m.type = type;
+    m.payload = std::as_bytes(std::span(payload.data(), payload.size()));
+    proto::append_outgoing(m, out);
+  }
   proto::finish_frame(out, body);
   return out;
+}
+
+Bytes send_frame(std::string_view queue, std::string_view payload, uint32_t rid, int64_t type = 1) {
+  return send_copies(queue, payload, 1, rid, 0, type);
+}
+
+Bytes send_frame_timeout(std::string_view queue, uint32_t count, uint32_t rid, uint32_t timeout_ms,
+                         int64_t type = 1, std::size_t payload_size = 1) {
+  return send_copies(queue, std::string(payload_size, 'p'), count, rid, timeout_ms, type);
 }
 
 Bytes receive_frame(std::string_view queue, uint32_t rid, uint32_t timeout_ms, int64_t type = 0) {
@@ -52,6 +65,15 @@ Errc error_code_of(const RawFrame& f) {
   return e ? e->code : Errc::internal_error;
 }
 
+/// The broker answers (request `rid`, if given) with protocol_error and then closes.
+void expect_protocol_error_and_close(RawConn& c, std::optional<uint32_t> rid = std::nullopt) {
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  if (rid) EXPECT_EQ(f->header.request_id, *rid);
+  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
 class Protocol : public ::testing::Test {
  protected:
   TestBroker broker_;
@@ -60,11 +82,7 @@ class Protocol : public ::testing::Test {
 TEST_F(Protocol, RequestBeforeHelloIsAProtocolErrorAndCloses) {
   RawConn c(broker_.socket());
   c.send(json_frame(Kind::list, "{}", 7));
-  auto f = c.expect();
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->header.request_id, 7u);
-  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
-  EXPECT_TRUE(c.closed_by_peer());
+  expect_protocol_error_and_close(c, 7);
 }
 
 TEST_F(Protocol, HelloWithWrongMagicIsRefused) {
@@ -73,10 +91,7 @@ TEST_F(Protocol, HelloWithWrongMagicIsRefused) {
   proto::encode(proto::Hello{}, out, 1);
   out[proto::kHeaderSize] = std::byte{'X'};
   c.send(out);
-  auto f = c.expect();
-  ASSERT_TRUE(f);
-  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
-  EXPECT_TRUE(c.closed_by_peer());
+  expect_protocol_error_and_close(c);
 }
 
 TEST_F(Protocol, HelloNegotiatesVersionAndAnnouncesLimits) {
@@ -101,11 +116,7 @@ TEST_F(Protocol, OversizedFrameIsRefusedFromItsHeaderAlone) {
   Bytes header(proto::kHeaderSize);
   proto::encode_header({proto::kMaxFrameBodyCeiling, Kind::send, 0, 9}, header.data());
   c.send(header);  // no body follows: the broker must not wait for 256 MiB
-  auto f = c.expect();
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->header.request_id, 9u);
-  EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
-  EXPECT_TRUE(c.closed_by_peer());
+  expect_protocol_error_and_close(c, 9);
 }
 
 TEST_F(Protocol, TruncatedSendBodyIsAProtocolError) {
@@ -119,10 +130,7 @@ TEST_F(Protocol, TruncatedSendBodyIsAProtocolError) {
   uint32_t two = 2;
   std::memcpy(f.data() + count_at, &two, 4);
   c.send(f);
-  auto r = c.expect();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(error_code_of(*r), Errc::protocol_error);
-  EXPECT_TRUE(c.closed_by_peer());
+  expect_protocol_error_and_close(c);
 }
 
 TEST_F(Protocol, UnknownRequestKindIsRefusedButTheConnectionStays) {
@@ -297,21 +305,6 @@ TEST(Backpressure, BrokerStopsReadingFromAClientThatDoesNotReadItsReplies) {
     ASSERT_TRUE(r) << "reply " << i << " of " << sent;
     ASSERT_EQ(r->header.kind, proto::reply_kind(Kind::stat));
   }
-}
-
-Bytes send_frame_timeout(std::string_view queue, uint32_t count, uint32_t rid, uint32_t timeout_ms,
-                         int64_t type = 1, std::size_t payload_size = 1) {
-  Bytes out;
-  auto body = proto::begin_send({queue, timeout_ms, count}, out, rid);
-  const std::string payload(payload_size, 'p');
-  for (uint32_t i = 0; i < count; ++i) {
-    proto::OutgoingMessage m;
-    m.type = type;
-    m.payload = std::as_bytes(std::span(payload.data(), payload.size()));
-    proto::append_outgoing(m, out);
-  }
-  proto::finish_frame(out, body);
-  return out;
 }
 
 nlohmann::json stat_of(RawConn& c, std::string_view queue) {
