@@ -69,7 +69,9 @@ Errc error_code_of(const RawFrame& f) {
 void expect_protocol_error_and_close(RawConn& c, std::optional<uint32_t> rid = std::nullopt) {
   auto f = c.expect();
   ASSERT_TRUE(f);
-  if (rid) EXPECT_EQ(f->header.request_id, *rid);
+  if (rid) {
+    EXPECT_EQ(f->header.request_id, *rid);
+  }
   EXPECT_EQ(error_code_of(*f), Errc::protocol_error);
   EXPECT_TRUE(c.closed_by_peer());
 }
