@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-POSTBOX_BUILD_TYPE=Release scripts/build.sh -DBUILD_TESTING=OFF
+scripts/build.sh -DBUILD_TESTING=OFF  # RelWithDebInfo, as the tests build it
 exec build/broker/postboxd "$@"
