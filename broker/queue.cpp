@@ -9,19 +9,13 @@
 
 #include <algorithm>
 #include <cassert>
-#include <ctime>
 
+#include "broker/clock.hpp"
 #include "broker/message_index.hpp"
 
 namespace postbox::broker {
 
 namespace {
-
-uint64_t realtime_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 template <class T>
 using WaiterList = bi::list<T, bi::constant_time_size<false>>;
