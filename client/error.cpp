@@ -72,6 +72,8 @@ Description describe(Errc code) noexcept {
       return {"unreachable", "broker unreachable"};
     case Errc::disconnected:
       return {"disconnected", "connection to the broker lost"};
+    case Errc::no_such_lease:
+      return {"no_such_lease", "no lease with that delivery tag (expired, settled or not yours)"};
   }
   return {"unknown", "unknown error"};
 }

@@ -8,7 +8,9 @@
 namespace postbox::proto {
 
 /// Protocol version spoken by this build; HELLO negotiates down to the peer's.
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;
+/// The first version with leases, delays, push consumers (PROTOCOL.md section 11).
+inline constexpr uint16_t kVersionJobs = 2;
 /// "PBOX" at the start of every HELLO body, so a stray client fails fast.
 inline constexpr uint32_t kMagic = 0x584f4250;  // bytes 'P' 'B' 'O' 'X' little-endian
 inline constexpr std::size_t kHeaderSize = 12;
@@ -30,8 +32,16 @@ enum class Kind : uint16_t {
   purge = 0x0004,
   stat = 0x0005,
   list = 0x0006,
+  move = 0x0007,  // version 2
   send = 0x0010,
   receive = 0x0011,
+  ack = 0x0012,      // version 2: settle leases
+  nack = 0x0013,     // version 2
+  touch = 0x0014,    // version 2
+  reject = 0x0015,   // version 2
+  consume = 0x0016,  // version 2: start a push consumer
+  cancel = 0x0017,   // version 2: stop one
+  deliver = 0x8018,  // version 2, broker -> client: messages pushed to a consumer
   error = 0xFFFF,
 };
 inline constexpr uint16_t kReplyBit = 0x8000;

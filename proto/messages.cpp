@@ -184,19 +184,39 @@ bool SendReader::next(OutgoingMessage& m) noexcept {
   return true;
 }
 
-void encode(const SendReply& m, std::vector<std::byte>& out, uint32_t request_id) {
+void encode(const SendReply& m, std::vector<std::byte>& out, uint32_t request_id,
+            uint16_t version) {
   auto body = begin_frame(out, reply_kind(Kind::send), request_id);
   Writer w(out);
   w.u64(m.first_id);
   w.u32(m.count);
+  if (version >= kVersionJobs) {
+    w.u32(static_cast<uint32_t>(m.duplicates.size()));
+    for (const SendDuplicate& d : m.duplicates) {
+      w.u32(d.index);
+      w.u64(d.existing_id);
+    }
+  }
   finish_frame(out, body);
 }
 
-std::optional<SendReply> decode_send_reply(std::span<const std::byte> body) noexcept {
+std::optional<SendReply> decode_send_reply(std::span<const std::byte> body,
+                                           uint16_t version) {
   Reader r(body);
   SendReply m;
   m.first_id = r.u64();
   m.count = r.u32();
+  if (version >= kVersionJobs) {
+    const uint32_t n = r.u32();
+    if (!r.ok() || !plausible_count(n, r.remaining(), 12) || n > m.count) return std::nullopt;
+    m.duplicates.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      SendDuplicate d;
+      d.index = r.u32();
+      d.existing_id = r.u64();
+      m.duplicates.push_back(d);
+    }
+  }
   if (!r.done()) return std::nullopt;
   return m;
 }
@@ -212,6 +232,7 @@ void encode(const ReceiveRequest& m, std::vector<std::byte>& out, uint32_t reque
   w.u32(m.timeout_ms);
   w.u32(m.max_size);
   w.u32(m.max_count);
+  if (m.flags & kReceiveAck) w.u32(m.lease_ms);
   finish_frame(out, body);
 }
 
@@ -224,12 +245,16 @@ std::optional<ReceiveRequest> decode_receive(std::span<const std::byte> body) no
   m.timeout_ms = r.u32();
   m.max_size = r.u32();
   m.max_count = r.u32();
+  if (m.flags & kReceiveAck) m.lease_ms = r.u32();
   if (!r.done() || (m.flags & ~kReceiveKnownFlags) != 0 || m.max_count == 0) return std::nullopt;
+  // A detached lease is still a lease; a leased peek removes nothing to lease.
+  if ((m.flags & kReceiveDetached) && !(m.flags & kReceiveAck)) return std::nullopt;
+  if ((m.flags & kReceiveAck) && (m.flags & kReceivePeek)) return std::nullopt;
   return m;
 }
 
-std::size_t begin_receive_reply(std::vector<std::byte>& out, uint32_t request_id) {
-  auto body = begin_frame(out, reply_kind(Kind::receive), request_id);
+std::size_t begin_receive_reply(std::vector<std::byte>& out, uint32_t request_id, Kind kind) {
+  auto body = begin_frame(out, kind, request_id);
   Writer(out).u32(0);  // count, patched by finish_receive_reply()
   return body;
 }

@@ -95,20 +95,33 @@ class SendReader {
 };
 
 // body: first_id:u64 count:u32 (ids are first_id .. first_id+count-1)
+// version 2 adds: duplicates:u32 then duplicates x (index:u32 existing_id:u64)
+struct SendDuplicate {
+  uint32_t index = 0;        // position of the message in the SEND (0-based)
+  uint64_t existing_id = 0;  // the queued message with the same dedup key
+};
 struct SendReply {
   uint64_t first_id = 0;
   uint32_t count = 0;
+  std::vector<SendDuplicate> duplicates;  // version 2; messages not added (dedup key known)
 };
-void encode(const SendReply& m, std::vector<std::byte>& out, uint32_t request_id);
-std::optional<SendReply> decode_send_reply(std::span<const std::byte> body) noexcept;
+void encode(const SendReply& m, std::vector<std::byte>& out, uint32_t request_id,
+            uint16_t version = kVersion);
+std::optional<SendReply> decode_send_reply(std::span<const std::byte> body,
+                                           uint16_t version = kVersion);
 
 // --- RECEIVE -------------------------------------------------------------
 // body: queue:str8 type:i64 flags:u16 timeout_ms:u32 max_size:u32 max_count:u32
+//       [lease_ms:u32, present exactly when flags has kReceiveAck]
 enum ReceiveFlags : uint16_t {
   kReceiveExcept = 1 << 0,    // MSG_EXCEPT: first message whose type is not `type`
   kReceiveTruncate = 1 << 1,  // MSG_NOERROR: cut payloads to max_size instead of failing
   kReceivePeek = 1 << 2,      // return without removing
-  kReceiveKnownFlags = kReceiveExcept | kReceiveTruncate | kReceivePeek,
+  kReceiveKnownFlagsV1 = kReceiveExcept | kReceiveTruncate | kReceivePeek,
+  // Version 2:
+  kReceiveAck = 1 << 3,       // lease the messages instead of removing them
+  kReceiveDetached = 1 << 4,  // with ack: the lease outlives the connection (ends on expiry)
+  kReceiveKnownFlags = kReceiveKnownFlagsV1 | kReceiveAck | kReceiveDetached,
 };
 struct ReceiveRequest {
   std::string_view queue;
@@ -117,6 +130,7 @@ struct ReceiveRequest {
   uint32_t timeout_ms = 0;             // 0: at once; kWaitForever: no limit
   uint32_t max_size = kNoSizeLimit;    // largest payload accepted
   uint32_t max_count = 1;              // up to this many messages in one reply (>= 1)
+  uint32_t lease_ms = 0;               // with kReceiveAck: lease length, 0 = the queue's default
 };
 void encode(const ReceiveRequest& m, std::vector<std::byte>& out, uint32_t request_id);
 std::optional<ReceiveRequest> decode_receive(std::span<const std::byte> body) noexcept;
@@ -145,7 +159,9 @@ inline constexpr std::size_t kDeliveredMessageHeader = 8 + 8 + 1 + 1 + 2 + 4 + 4
 
 /// Encodes the RECEIVE reply header with a count patched later: call
 /// append_delivered() per message, then finish_receive_reply().
-std::size_t begin_receive_reply(std::vector<std::byte>& out, uint32_t request_id);
+/// DELIVER frames (pushes to a consumer) share the body; pass Kind::deliver.
+std::size_t begin_receive_reply(std::vector<std::byte>& out, uint32_t request_id,
+                                Kind kind = reply_kind(Kind::receive));
 void append_delivered(const DeliveredMessage& m, std::vector<std::byte>& out);
 void finish_receive_reply(std::vector<std::byte>& out, std::size_t body_offset, uint32_t count);
 

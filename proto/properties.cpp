@@ -3,6 +3,7 @@
 
 #include <cassert>
 #include <limits>
+#include <string>
 #include <string_view>
 
 #include "proto/wire.hpp"
@@ -96,6 +97,15 @@ void append_properties(const Properties& p, std::vector<std::byte>& out) {
   if (p.correlation_id) put_entry(w, PropTag::correlation_id, *p.correlation_id);
   if (p.reply_to) put_entry(w, PropTag::reply_to, *p.reply_to);
   for (const auto& [key, value] : p.headers) put_header(w, key, value);
+  auto put_u64 = [&](PropTag tag, uint64_t v) {
+    w.u8(static_cast<uint8_t>(tag));
+    w.u32(8);
+    w.u64(v);
+  };
+  if (p.delay_ms) put_u64(PropTag::delay_ms, *p.delay_ms);
+  if (p.due_ns) put_u64(PropTag::due_ns, *p.due_ns);
+  if (p.ttl_ms) put_u64(PropTag::ttl_ms, *p.ttl_ms);
+  if (p.dedup_key) put_entry(w, PropTag::dedup_key, *p.dedup_key);
 }
 
 bool properties_well_formed(std::span<const std::byte> tlv) noexcept {
@@ -125,12 +135,61 @@ std::optional<Properties> decode_properties(std::span<const std::byte> tlv) {
         p.headers.emplace_back(std::string(key), as_string(rest));
         break;
       }
+      case PropTag::delay_ms:
+      case PropTag::due_ns:
+      case PropTag::ttl_ms: {
+        Reader v(e.value);
+        const uint64_t n = v.u64();
+        if (!v.done()) break;  // not ours to judge on delivery: skipped like an unknown tag
+        auto tag = static_cast<PropTag>(e.tag);
+        (tag == PropTag::delay_ms ? p.delay_ms : tag == PropTag::due_ns ? p.due_ns : p.ttl_ms) = n;
+        break;
+      }
+      case PropTag::dedup_key:
+        p.dedup_key = as_string(e.value);
+        break;
       default:
         break;  // unknown tags are for later versions: skipped, not an error
     }
   }
   if (entries.failed()) return std::nullopt;
   return p;
+}
+
+std::string find_scheduling(std::span<const std::byte> tlv, Scheduling& out) {
+  EntryReader entries(tlv);
+  Entry e;
+  while (entries.next(e)) {
+    const auto tag = static_cast<PropTag>(e.tag);
+    if (tag == PropTag::delay_ms || tag == PropTag::due_ns || tag == PropTag::ttl_ms) {
+      const char* name = tag == PropTag::delay_ms ? "delay_ms"
+                         : tag == PropTag::due_ns ? "due_ns"
+                                                  : "ttl_ms";
+      Reader v(e.value);
+      const uint64_t n = v.u64();
+      if (!v.done()) {
+        return std::string("property ") + name + " (tag " + std::to_string(e.tag) +
+               ") must be 8 bytes, got " + std::to_string(e.value.size());
+      }
+      (tag == PropTag::delay_ms ? out.delay_ms : tag == PropTag::due_ns ? out.due_ns : out.ttl_ms) =
+          n;
+    } else if (tag == PropTag::dedup_key) {
+      if (e.value.empty() || e.value.size() > kMaxDedupKey) {
+        return "property dedup_key (tag 7) must be 1.." + std::to_string(kMaxDedupKey) +
+               " bytes, got " + std::to_string(e.value.size());
+      }
+      out.dedup_key = {reinterpret_cast<const char*>(e.value.data()), e.value.size()};
+      out.dedup_key_offset = static_cast<std::size_t>(e.value.data() - tlv.data());
+    }
+  }
+  return {};
+}
+
+void append_header(std::string_view key, std::string_view value, std::string& out) {
+  std::vector<std::byte> tmp;
+  Writer w(tmp);
+  put_header(w, key, value);
+  out.append(reinterpret_cast<const char*>(tmp.data()), tmp.size());
 }
 
 }  // namespace postbox::proto

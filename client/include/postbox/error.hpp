@@ -30,6 +30,7 @@ enum class Errc : int {
   internal_error = 13,
   unreachable = 0x10000,   // client side: could not connect to the broker's socket
   disconnected = 0x10001,  // client side: the connection was lost or closed before the reply
+  no_such_lease = 0x10002,  // client side: a settle named a tag the broker holds no lease for
 };
 
 /// Stable identifier, e.g. "queue_full"; "unknown" for values not listed.
