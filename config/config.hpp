@@ -21,6 +21,11 @@ struct QueueLimits {
   uint32_t max_message_size = 1u << 20;  // SysV MSGMAX is 8192; we allow 1 MiB by default
   uint32_t mode = 0600;                  // like msgget's permission bits
   Overflow overflow = Overflow::reject;
+  // Job dispatch.
+  uint32_t max_deliveries = 0;  // deliveries before dead-lettering; 0 = unlimited
+  std::string dead_letter;      // dead-letter queue's name; empty = none (discard)
+  uint32_t lease_ms = 30000;    // default lease of an ack-mode receive (beanstalkd's TTR)
+  uint64_t ttl_ms = 0;          // default message TTL; 0 = none
 };
 
 /// A queue to declare at start-up (config key "queues").
@@ -31,6 +36,10 @@ struct QueueDecl {
   std::optional<uint32_t> max_message_size;
   std::optional<uint32_t> mode;
   std::optional<Overflow> overflow;
+  std::optional<uint32_t> max_deliveries;
+  std::optional<std::string> dead_letter;
+  std::optional<uint32_t> lease_ms;
+  std::optional<uint64_t> ttl_ms;
 };
 
 struct Config {
@@ -61,7 +70,8 @@ Config load_file(const std::string& path, Config base = {});
 /// Same, from text; `origin` names the source in errors.
 Config load_string(const std::string& text, const std::string& origin, Config base = {});
 /// Checks every range and cross-field rule (e.g. max_message_size <=
-/// max_frame_size - 256, valid and unique queue names); throws ConfigError
+/// max_frame_size - 256, valid and unique queue names, no queue its own
+/// dead-letter queue, by its own key or through queue_defaults); throws ConfigError
 /// starting "config: ". Call it again after flags change a loaded Config.
 void validate(const Config& c);
 

@@ -26,10 +26,12 @@ using Json = nlohmann::json;
 constexpr std::array<std::string_view, 10> kTopKeys{
     "socket",          "socket_mode",    "data_dir",           "log_level", "queue_defaults",
     "max_connections", "max_frame_size", "max_pending_output", "spin_us",   "queues"};
-constexpr std::array<std::string_view, 5> kLimitKeys{"max_messages", "max_bytes",
-                                                     "max_message_size", "mode", "overflow"};
-constexpr std::array<std::string_view, 6> kQueueKeys{
-    "name", "max_messages", "max_bytes", "max_message_size", "mode", "overflow"};
+constexpr std::array<std::string_view, 9> kLimitKeys{
+    "max_messages",   "max_bytes",   "max_message_size", "mode",  "overflow",
+    "max_deliveries", "dead_letter", "lease_ms",         "ttl_ms"};
+constexpr std::array<std::string_view, 10> kQueueKeys{
+    "name",     "max_messages",   "max_bytes",   "max_message_size", "mode",
+    "overflow", "max_deliveries", "dead_letter", "lease_ms",         "ttl_ms"};
 
 /// The value as JSON text, cut short.
 std::string describe(const Json& v) {
@@ -108,6 +110,16 @@ Overflow read_overflow(const Json& v, const std::string& path) {
   fail(path, "one of reject, drop-oldest, drop-lowest-priority", v);
 }
 
+/// "" (none) or a valid queue name. Whether it names the queue itself is a rule
+/// across keys (the name, or queue_defaults), left to check_rules().
+std::string read_dead_letter(const Json& v, const std::string& path) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.empty() || valid_queue_name(s)) return s;
+  }
+  fail(path, kDeadLetterExpected, v);
+}
+
 // ---- Objects --------------------------------------------------------------
 
 /// `prefix` + `key`, where prefix is "" or ends in ".".
@@ -150,6 +162,11 @@ void read_limits(const Json& obj, const std::string& path, QueueLimits& l) {
     l.max_message_size = read_u32(*v, p + "max_message_size", kMessageSizeRange);
   if (auto* v = find(obj, "mode")) l.mode = read_mode(*v, p + "mode");
   if (auto* v = find(obj, "overflow")) l.overflow = read_overflow(*v, p + "overflow");
+  if (auto* v = find(obj, "max_deliveries"))
+    l.max_deliveries = read_u32(*v, p + "max_deliveries", kMaxDeliveriesRange);
+  if (auto* v = find(obj, "dead_letter")) l.dead_letter = read_dead_letter(*v, p + "dead_letter");
+  if (auto* v = find(obj, "lease_ms")) l.lease_ms = read_u32(*v, p + "lease_ms", kLeaseRange);
+  if (auto* v = find(obj, "ttl_ms")) l.ttl_ms = read_uint(*v, p + "ttl_ms", kTtlRange);
 }
 
 QueueDecl read_queue(const Json& obj, const std::string& path) {
@@ -169,6 +186,11 @@ QueueDecl read_queue(const Json& obj, const std::string& path) {
     q.max_message_size = read_u32(*v, p + "max_message_size", kMessageSizeRange);
   if (auto* v = find(obj, "mode")) q.mode = read_mode(*v, p + "mode");
   if (auto* v = find(obj, "overflow")) q.overflow = read_overflow(*v, p + "overflow");
+  if (auto* v = find(obj, "max_deliveries"))
+    q.max_deliveries = read_u32(*v, p + "max_deliveries", kMaxDeliveriesRange);
+  if (auto* v = find(obj, "dead_letter")) q.dead_letter = read_dead_letter(*v, p + "dead_letter");
+  if (auto* v = find(obj, "lease_ms")) q.lease_ms = read_u32(*v, p + "lease_ms", kLeaseRange);
+  if (auto* v = find(obj, "ttl_ms")) q.ttl_ms = read_uint(*v, p + "ttl_ms", kTtlRange);
   return q;
 }
 

@@ -26,6 +26,9 @@ inline constexpr std::size_t kMaxSocketPath = 107;
 inline constexpr std::size_t kMaxQueueName = 255;
 inline constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
 inline constexpr uint64_t kU64 = std::numeric_limits<uint64_t>::max();
+/// 100 years of 365.25 days. A TTL is added to a CLOCK_REALTIME time in ns, and u64 ns end in
+/// 2554: this keeps every expiry far from overflow while no real TTL comes near it.
+inline constexpr uint64_t kMaxTtlMs = 36525ull * 24 * 60 * 60 * 1000;
 
 /// Inclusive bounds of an integer setting.
 struct Range {
@@ -39,6 +42,13 @@ inline constexpr Range kConnectionsRange{1, kU32};
 inline constexpr Range kFrameSizeRange{kMinFrameSize, kMaxFrameSize};
 inline constexpr Range kPendingOutputRange{1, kU64};
 inline constexpr Range kSpinRange{0, kMaxSpinUs};
+/// 0 means unlimited, so every u32 is meaningful.
+inline constexpr Range kMaxDeliveriesRange{0, kU32};
+/// The whole u32 (~49.7 days) that the wire's lease fields carry (RECEIVE, CONSUME, TOUCH), so
+/// a configured default is never stricter than what a client may ask for; 0 would end every
+/// lease at once (and on the wire means "the queue's default").
+inline constexpr Range kLeaseRange{1, kU32};
+inline constexpr Range kTtlRange{0, kMaxTtlMs};
 
 /// spdlog's level names.
 inline constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",

@@ -38,5 +38,9 @@ std::string expected_integer(Range r);
 
 inline constexpr std::string_view kModeExpected = "an integer 0..0777 or an octal string";
 inline constexpr std::string_view kNameExpected = "1-255 bytes of [A-Za-z0-9._-]";
+inline constexpr std::string_view kDeadLetterExpected =
+    "a queue name (1-255 bytes of [A-Za-z0-9._-]) or \"\" for none";
+inline constexpr std::string_view kOwnDeadLetterExpected =
+    "the name of another queue (a queue cannot be its own dead-letter queue)";
 
 }  // namespace postbox::config::detail

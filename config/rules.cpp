@@ -1,4 +1,5 @@
-// The rules every Config obeys: ranges, message size against frame size, queue names.
+// The rules every Config obeys: ranges, message size against frame size, queue names,
+// dead-letter queues.
 #include "config/rules.hpp"
 
 #include <map>
@@ -30,20 +31,46 @@ void check_message_size(const std::string& path, uint64_t size, uint64_t ceiling
   }
 }
 
-void check_queue(const QueueDecl& q, const std::string& path, uint64_t ceiling) {
+void check_dead_letter(const std::string& path, const std::string& name) {
+  if (!name.empty() && !valid_queue_name(name)) fail(path, kDeadLetterExpected, quoted(name));
+}
+
+constexpr std::string_view kInheritedHint =
+    R"x( from queue_defaults.dead_letter; give this queue its own "dead_letter" ("" for none))x";
+
+/// A queue that dead-letters into itself would put rejected, over-delivered and expired
+/// messages straight back, so they would never leave it. Checked on the queue's effective
+/// value, its own or inherited from queue_defaults.
+void check_not_own_dead_letter(const QueueDecl& q, const std::string& path,
+                               const QueueLimits& defaults) {
+  const std::string key = path + ".dead_letter";
+  if (q.dead_letter) {
+    if (*q.dead_letter == q.name) fail(key, kOwnDeadLetterExpected, quoted(q.name));
+  } else if (defaults.dead_letter == q.name) {
+    fail(key, kOwnDeadLetterExpected, quoted(q.name) + std::string(kInheritedHint));
+  }
+}
+
+void check_queue(const QueueDecl& q, const std::string& path, uint64_t ceiling,
+                 const QueueLimits& defaults) {
   if (!valid_queue_name(q.name)) fail(path + ".name", kNameExpected, quoted(q.name));
   if (q.max_messages) check_range(path + ".max_messages", *q.max_messages, kMaxMessagesRange);
   if (q.max_bytes) check_range(path + ".max_bytes", *q.max_bytes, kMaxBytesRange);
   if (q.max_message_size)
     check_message_size(path + ".max_message_size", *q.max_message_size, ceiling);
   if (q.mode) check_mode(path + ".mode", *q.mode);
+  if (q.dead_letter) check_dead_letter(path + ".dead_letter", *q.dead_letter);
+  check_not_own_dead_letter(q, path, defaults);
+  if (q.lease_ms) check_range(path + ".lease_ms", *q.lease_ms, kLeaseRange);
+  if (q.ttl_ms) check_range(path + ".ttl_ms", *q.ttl_ms, kTtlRange);
 }
 
-void check_queues(const std::vector<QueueDecl>& queues, uint64_t ceiling) {
+void check_queues(const std::vector<QueueDecl>& queues, uint64_t ceiling,
+                  const QueueLimits& defaults) {
   std::map<std::string_view, std::size_t> seen;  // name -> first index
   for (std::size_t i = 0; i < queues.size(); ++i) {
     const std::string path = "queues[" + std::to_string(i) + "]";
-    check_queue(queues[i], path, ceiling);
+    check_queue(queues[i], path, ceiling, defaults);
     auto [it, inserted] = seen.emplace(queues[i].name, i);
     if (!inserted) {
       throw Problem("key '" + path + ".name': duplicate queue name \"" + queues[i].name +
@@ -73,7 +100,11 @@ void check_rules(const Config& c) {
   check_range("queue_defaults.max_bytes", d.max_bytes, kMaxBytesRange);
   check_message_size("queue_defaults.max_message_size", d.max_message_size, ceiling);
   check_mode("queue_defaults.mode", d.mode);
-  check_queues(c.queues, ceiling);
+  // max_deliveries needs no check: every u32 is meaningful (kMaxDeliveriesRange).
+  check_dead_letter("queue_defaults.dead_letter", d.dead_letter);
+  check_range("queue_defaults.lease_ms", d.lease_ms, kLeaseRange);
+  check_range("queue_defaults.ttl_ms", d.ttl_ms, kTtlRange);
+  check_queues(c.queues, ceiling, d);
 }
 
 bool valid_queue_name(std::string_view name) noexcept {

@@ -20,7 +20,9 @@ std::string describe(const QueueLimits& l) {
   std::ostringstream out;
   out << "max_messages=" << l.max_messages << " max_bytes=" << l.max_bytes
       << " max_message_size=" << l.max_message_size << " mode=0" << std::oct << l.mode << std::dec
-      << " overflow=" << to_string(l.overflow);
+      << " overflow=" << to_string(l.overflow) << " max_deliveries=" << l.max_deliveries
+      << " dead_letter=\"" << l.dead_letter << "\" lease_ms=" << l.lease_ms
+      << " ttl_ms=" << l.ttl_ms;
   return out.str();
 }
 
@@ -32,6 +34,10 @@ std::string describe(const QueueDecl& q) {
   if (q.max_message_size) out << " max_message_size=" << *q.max_message_size;
   if (q.mode) out << " mode=0" << std::oct << *q.mode << std::dec;
   if (q.overflow) out << " overflow=" << to_string(*q.overflow);
+  if (q.max_deliveries) out << " max_deliveries=" << *q.max_deliveries;
+  if (q.dead_letter) out << " dead_letter=\"" << *q.dead_letter << "\"";
+  if (q.lease_ms) out << " lease_ms=" << *q.lease_ms;
+  if (q.ttl_ms) out << " ttl_ms=" << *q.ttl_ms;
   return out.str();
 }
 
@@ -85,6 +91,10 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_EQ(sut.queue_defaults.max_message_size, 1u << 20);
   EXPECT_EQ(sut.queue_defaults.mode, 0600u);
   EXPECT_EQ(sut.queue_defaults.overflow, Overflow::reject);
+  EXPECT_EQ(sut.queue_defaults.max_deliveries, 0u);
+  EXPECT_EQ(sut.queue_defaults.dead_letter, "");
+  EXPECT_EQ(sut.queue_defaults.lease_ms, 30000u);
+  EXPECT_EQ(sut.queue_defaults.ttl_ms, 0u);
   EXPECT_EQ(sut.max_connections, 1024u);
   EXPECT_EQ(sut.max_frame_size, 16u << 20);
   EXPECT_EQ(sut.max_pending_output, 64ull << 20);
@@ -107,7 +117,8 @@ TEST(ConfigLoad, ReadsEveryKey) {
     "log_level": "debug",
     "queue_defaults": {
       "max_messages": 100, "max_bytes": 1000, "max_message_size": 500,
-      "mode": 416, "overflow": "drop-oldest"
+      "mode": 416, "overflow": "drop-oldest",
+      "max_deliveries": 3, "dead_letter": "dead", "lease_ms": 5000, "ttl_ms": 86400000
     },
     "max_connections": 7,
     "max_frame_size": 8192,
@@ -115,8 +126,10 @@ TEST(ConfigLoad, ReadsEveryKey) {
     "spin_us": 7,
     "queues": [
       {"name": "jobs", "max_messages": 10, "max_bytes": 20, "max_message_size": 30,
-       "mode": "0640", "overflow": "drop-lowest-priority"},
-      {"name": "A.b_c-9"}
+       "mode": "0640", "overflow": "drop-lowest-priority",
+       "max_deliveries": 7, "dead_letter": "jobs.dead", "lease_ms": 1, "ttl_ms": 60000},
+      {"name": "A.b_c-9"},
+      {"name": "dead", "max_deliveries": 0, "dead_letter": "", "lease_ms": 30000, "ttl_ms": 0}
     ]
   })";
 
@@ -131,15 +144,23 @@ TEST(ConfigLoad, ReadsEveryKey) {
   EXPECT_EQ(sut.queue_defaults.max_message_size, 500u);
   EXPECT_EQ(sut.queue_defaults.mode, 0640u);
   EXPECT_EQ(sut.queue_defaults.overflow, Overflow::drop_oldest);
+  EXPECT_EQ(sut.queue_defaults.max_deliveries, 3u);
+  EXPECT_EQ(sut.queue_defaults.dead_letter, "dead");
+  EXPECT_EQ(sut.queue_defaults.lease_ms, 5000u);
+  EXPECT_EQ(sut.queue_defaults.ttl_ms, 86400000u);
   EXPECT_EQ(sut.max_connections, 7u);
   EXPECT_EQ(sut.max_frame_size, 8192u);
   EXPECT_EQ(sut.max_pending_output, 12345u);
   EXPECT_EQ(sut.spin_us, 7u);
-  ASSERT_EQ(sut.queues.size(), 2u);
+  ASSERT_EQ(sut.queues.size(), 3u);
   EXPECT_EQ(describe(sut.queues[0]),
             "name=jobs max_messages=10 max_bytes=20 max_message_size=30 mode=0640 "
-            "overflow=drop-lowest-priority");
+            "overflow=drop-lowest-priority max_deliveries=7 dead_letter=\"jobs.dead\" lease_ms=1 "
+            "ttl_ms=60000");
   EXPECT_EQ(describe(sut.queues[1]), "name=A.b_c-9");
+  // Values equal to the defaults are still the queue's own: present, not inherited.
+  EXPECT_EQ(describe(sut.queues[2]),
+            "name=dead max_deliveries=0 dead_letter=\"\" lease_ms=30000 ttl_ms=0");
 }
 
 TEST(ConfigLoad, KeysOverrideTheBaseAndQueuesReplaceItsList) {
@@ -203,11 +224,44 @@ TEST(ConfigLoad, AcceptsEveryLimitAtItsBoundary) {
       R"({"queues": [{"name": ")" + std::string(255, 'q') + R"("}]})",
       R"({"socket": ")" + std::string(107, 's') + R"("})",
       R"({"queues": []})",
+      R"({"queue_defaults": {"max_deliveries": 0, "lease_ms": 1, "ttl_ms": 0}})",
+      R"({"queue_defaults": {"max_deliveries": 4294967295, "lease_ms": 4294967295,
+                             "ttl_ms": 3155760000000}})",
+      R"({"queues": [{"name": "q", "max_deliveries": 4294967295, "lease_ms": 4294967295,
+                      "ttl_ms": 3155760000000}]})",
+      R"({"queues": [{"name": "q", "max_deliveries": 0, "lease_ms": 1, "ttl_ms": -0}]})",
+      R"({"queue_defaults": {"dead_letter": ")" + std::string(255, 'd') + R"("}})",
+      R"({"queue_defaults": {"dead_letter": "A.b_c-9"}})",
+      R"({"queues": [{"name": "q", "dead_letter": ""}]})",
   };
   for (const auto& text : cases) {
     SCOPED_TRACE(text);
     EXPECT_EQ(load_error(text), "");
   }
+}
+
+TEST(ConfigLoad, DefaultDeadLetterQueueMayBeDeclaredWhenItOverridesItsOwn) {
+  const Config sut = load_string(R"({
+    "queue_defaults": {"dead_letter": "dlq"},
+    "queues": [{"name": "jobs"}, {"name": "dlq", "dead_letter": ""},
+               {"name": "dlq2", "dead_letter": "dlq"}]
+  })",
+                                 kOrigin);
+
+  EXPECT_EQ(sut.queue_defaults.dead_letter, "dlq");
+  ASSERT_EQ(sut.queues.size(), 3u);
+  EXPECT_EQ(sut.queues[0].dead_letter, std::nullopt);  // inherits "dlq"
+  EXPECT_EQ(sut.queues[1].dead_letter, "");
+  EXPECT_EQ(sut.queues[2].dead_letter, "dlq");
+}
+
+TEST(ConfigLoad, DeadLetterQueueNeedNotBeDeclared) {
+  // A missing dead-letter queue discards, as the broker documents; it may be declared later.
+  const Config sut =
+      load_string(R"({"queues": [{"name": "jobs", "dead_letter": "jobs.dead"}]})", kOrigin);
+
+  ASSERT_EQ(sut.queues.size(), 1u);
+  EXPECT_EQ(sut.queues[0].dead_letter, "jobs.dead");
 }
 
 TEST(ConfigLoad, AcceptsEveryLogLevel) {
@@ -234,10 +288,12 @@ TEST(ConfigLoad, RejectsBadInputWithAOneLineMessageNamingTheKey) {
        "queues)"},
       {R"({"queue_defaults": {"maxbytes": 1}})",
        "postboxd.json: unknown key 'queue_defaults.maxbytes' (known: max_messages, max_bytes, "
-       "max_message_size, mode, overflow)"},
+       "max_message_size, mode, overflow, max_deliveries, dead_letter, lease_ms, ttl_ms)"},
+      {R"({"queue_defaults": {"lease": 1}})", "unknown key 'queue_defaults.lease'"},
       {R"({"queues": [{"name": "a"}, {"name": "b", "size": 1}]})",
        "postboxd.json: unknown key 'queues[1].size' (known: name, max_messages, max_bytes, "
-       "max_message_size, mode, overflow)"},
+       "max_message_size, mode, overflow, max_deliveries, dead_letter, lease_ms, ttl_ms)"},
+      {R"({"queues": [{"name": "q", "deadletter": "d"}]})", "unknown key 'queues[0].deadletter'"},
       {"{\"a\\nb\": 1}", "unknown key 'a\\x0ab'"},
       // wrong types
       {R"({"socket": 5})", "postboxd.json: key 'socket': expected a string, got 5"},
@@ -312,6 +368,58 @@ TEST(ConfigLoad, RejectsBadInputWithAOneLineMessageNamingTheKey) {
        "key 'queues[0].max_messages': expected an integer >= 1, got 0"},
       {R"({"queues": [{"name": "q", "max_bytes": []}]})",
        "key 'queues[0].max_bytes': expected an integer >= 1, got []"},
+      // job dispatch: max_deliveries (any u32), lease_ms (1..u32), ttl_ms (0..100 years)
+      {R"({"queue_defaults": {"max_deliveries": 4294967296}})",
+       "postboxd.json: key 'queue_defaults.max_deliveries': expected an integer 0..4294967295, "
+       "got 4294967296"},
+      {R"({"queue_defaults": {"max_deliveries": -1}})",
+       "key 'queue_defaults.max_deliveries': expected an integer 0..4294967295, got -1"},
+      {R"({"queue_defaults": {"max_deliveries": "3"}})",
+       R"(key 'queue_defaults.max_deliveries': expected an integer 0..4294967295, got "3")"},
+      {R"({"queues": [{"name": "q", "max_deliveries": 2.5}]})",
+       "key 'queues[0].max_deliveries': expected an integer 0..4294967295, got 2.5"},
+      {R"({"queue_defaults": {"lease_ms": 0}})",
+       "postboxd.json: key 'queue_defaults.lease_ms': expected an integer 1..4294967295, got 0"},
+      {R"({"queue_defaults": {"lease_ms": 4294967296}})",
+       "key 'queue_defaults.lease_ms': expected an integer 1..4294967295, got 4294967296"},
+      {R"({"queue_defaults": {"lease_ms": null}})",
+       "key 'queue_defaults.lease_ms': expected an integer 1..4294967295, got null"},
+      {R"({"queues": [{"name": "q", "lease_ms": 0}]})",
+       "key 'queues[0].lease_ms': expected an integer 1..4294967295, got 0"},
+      {R"({"queues": [{"name": "q", "lease_ms": -30000}]})",
+       "key 'queues[0].lease_ms': expected an integer 1..4294967295, got -30000"},
+      {R"({"queue_defaults": {"ttl_ms": 3155760000001}})",
+       "postboxd.json: key 'queue_defaults.ttl_ms': expected an integer 0..3155760000000, got "
+       "3155760000001"},
+      {R"({"queue_defaults": {"ttl_ms": 18446744073709551615}})",
+       "key 'queue_defaults.ttl_ms': expected an integer 0..3155760000000, got "
+       "18446744073709551615"},
+      {R"({"queue_defaults": {"ttl_ms": -1}})",
+       "key 'queue_defaults.ttl_ms': expected an integer 0..3155760000000, got -1"},
+      {R"({"queues": [{"name": "q", "ttl_ms": 3155760000001}]})",
+       "key 'queues[0].ttl_ms': expected an integer 0..3155760000000, got 3155760000001"},
+      {R"({"queues": [{"name": "q", "ttl_ms": true}]})",
+       "key 'queues[0].ttl_ms': expected an integer 0..3155760000000, got true"},
+      // dead_letter: "" or a queue name, never the queue itself
+      {R"({"queue_defaults": {"dead_letter": "a b"}})",
+       R"(postboxd.json: key 'queue_defaults.dead_letter': expected a queue name (1-255 bytes of [A-Za-z0-9._-]) or "" for none, got "a b")"},
+      {R"({"queue_defaults": {"dead_letter": null}})",
+       R"(key 'queue_defaults.dead_letter': expected a queue name (1-255 bytes of [A-Za-z0-9._-]) or "" for none, got null)"},
+      {R"({"queue_defaults": {"dead_letter": 5}})", "key 'queue_defaults.dead_letter': expected"},
+      {R"({"queue_defaults": {"dead_letter": ")" + std::string(256, 'd') + R"("}})",
+       "key 'queue_defaults.dead_letter': expected a queue name (1-255 bytes of [A-Za-z0-9._-]) "
+       "or \"\" for none, got \"dddd"},
+      {R"({"queues": [{"name": "q", "dead_letter": "q/dead"}]})",
+       R"(key 'queues[0].dead_letter': expected a queue name (1-255 bytes of [A-Za-z0-9._-]) or "" for none, got "q/dead")"},
+      {R"({"queues": [{"name": "q", "dead_letter": ["d"]}]})",
+       R"(key 'queues[0].dead_letter': expected a queue name (1-255 bytes of [A-Za-z0-9._-]) or "" for none, got ["d"])"},
+      {R"({"queues": [{"name": "a"}, {"name": "jobs", "dead_letter": "jobs"}]})",
+       "postboxd.json: key 'queues[1].dead_letter': expected the name of another queue (a queue "
+       "cannot be its own dead-letter queue), got \"jobs\""},
+      {R"({"queue_defaults": {"dead_letter": "dlq"}, "queues": [{"name": "jobs"}, {"name": "dlq"}]})",
+       "postboxd.json: key 'queues[1].dead_letter': expected the name of another queue (a queue "
+       "cannot be its own dead-letter queue), got \"dlq\" from queue_defaults.dead_letter; give "
+       "this queue its own \"dead_letter\" (\"\" for none)"},
       // rules across keys
       {R"({"queue_defaults": {"max_message_size": 16776961}})",
        "postboxd.json: key 'queue_defaults.max_message_size': expected at most 16776960 "
@@ -462,6 +570,55 @@ TEST(ConfigValidate, ChecksEveryRangeAndCrossFieldRule) {
          c.queues[0].mode = 04000;
        },
        "key 'queues[0].mode': expected an integer 0..0777 or an octal string, got 04000"},
+      {"every dispatch setting at its bounds",
+       [](Config& c) {
+         c.queue_defaults.max_deliveries = UINT32_MAX;
+         c.queue_defaults.dead_letter = std::string(255, 'd');
+         c.queue_defaults.lease_ms = 1;
+         c.queue_defaults.ttl_ms = 3'155'760'000'000;
+         c.queues = {named("a"), named("b")};
+         c.queues[0].lease_ms = UINT32_MAX;
+         c.queues[0].ttl_ms = 0;
+         c.queues[1].dead_letter = "";
+       },
+       ""},
+      {"no lease", [](Config& c) { c.queue_defaults.lease_ms = 0; },
+       "config: key 'queue_defaults.lease_ms': expected an integer 1..4294967295, got 0"},
+      {"TTL past 100 years", [](Config& c) { c.queue_defaults.ttl_ms = 3'155'760'000'001; },
+       "config: key 'queue_defaults.ttl_ms': expected an integer 0..3155760000000, got "
+       "3155760000001"},
+      {"bad dead-letter name", [](Config& c) { c.queue_defaults.dead_letter = "no spaces"; },
+       R"(config: key 'queue_defaults.dead_letter': expected a queue name (1-255 bytes of [A-Za-z0-9._-]) or "" for none, got "no spaces")"},
+      {"queue without lease",
+       [](Config& c) {
+         c.queues = {named("a")};
+         c.queues[0].lease_ms = 0;
+       },
+       "key 'queues[0].lease_ms': expected an integer 1..4294967295, got 0"},
+      {"queue TTL past 100 years",
+       [](Config& c) {
+         c.queues = {named("a")};
+         c.queues[0].ttl_ms = UINT64_MAX;
+       },
+       "key 'queues[0].ttl_ms': expected an integer 0..3155760000000, got 18446744073709551615"},
+      {"queue with a bad dead-letter name",
+       [](Config& c) {
+         c.queues = {named("a")};
+         c.queues[0].dead_letter = std::string(256, 'd');
+       },
+       "key 'queues[0].dead_letter': expected a queue name"},
+      {"queue that is its own dead-letter queue",
+       [](Config& c) {
+         c.queues = {named("a")};
+         c.queues[0].dead_letter = "a";
+       },
+       R"(config: key 'queues[0].dead_letter': expected the name of another queue (a queue cannot be its own dead-letter queue), got "a")"},
+      {"queue that inherits its own name as dead-letter queue",
+       [](Config& c) {
+         c.queue_defaults.dead_letter = "a";
+         c.queues = {named("a")};
+       },
+       R"(key 'queues[0].dead_letter': expected the name of another queue (a queue cannot be its own dead-letter queue), got "a" from queue_defaults.dead_letter)"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -547,10 +704,26 @@ TEST(ConfigFile, ShippedExampleIsValidAndShowsTheDefaults) {
 TEST(ConfigFile, ShippedExampleMentionsEveryKey) {
   std::ifstream in(POSTBOX_EXAMPLE_CONFIG);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const char* key :
-       {"socket", "socket_mode", "data_dir", "log_level", "queue_defaults", "max_messages",
-        "max_bytes", "max_message_size", "mode", "overflow", "max_connections", "max_frame_size",
-        "max_pending_output", "spin_us", "queues", "name"}) {
+  for (const char* key : {"socket",
+                          "socket_mode",
+                          "data_dir",
+                          "log_level",
+                          "queue_defaults",
+                          "max_messages",
+                          "max_bytes",
+                          "max_message_size",
+                          "mode",
+                          "overflow",
+                          "max_connections",
+                          "max_frame_size",
+                          "max_pending_output",
+                          "spin_us",
+                          "queues",
+                          "name",
+                          "max_deliveries",
+                          "dead_letter",
+                          "lease_ms",
+                          "ttl_ms"}) {
     EXPECT_NE(text.find("\"" + std::string(key) + "\""), std::string::npos) << key;
   }
 }
