@@ -1,7 +1,10 @@
 // DECLARE, DELETE, PURGE, STAT, LIST: the administrative requests, with JSON bodies.
 
+#include <algorithm>
+
 #include "broker/admin_json.hpp"
 #include "broker/clock.hpp"
+#include "broker/consumer.hpp"
 #include "broker/handlers.hpp"
 #include "proto/messages.hpp"
 
@@ -92,12 +95,84 @@ void handle_purge(Session& s, const proto::Frame& f) {
   reply_json(s, f, {{"purged", q->purge()}});
 }
 
+/// The stat object with the queue's push consumers, oldest first.
+json stat_with_consumers(Session& s, const Queue& q) {
+  json j = stat_json(q);
+  std::vector<const Consumer*> found;
+  auto [first, last] = s.context().consumers.equal_range(&q);
+  for (auto it = first; it != last; ++it) found.push_back(it->second);
+  std::sort(found.begin(), found.end(), [](const Consumer* a, const Consumer* b) {
+    return a->session().id() != b->session().id() ? a->session().id() < b->session().id()
+                                                  : a->id() < b->id();
+  });
+  for (const Consumer* c : found) {
+    j["consumers"].push_back({{"consumer", c->id()},
+                              {"connection", c->session().id()},
+                              {"pid", c->session().peer().pid},
+                              {"type", c->spec.selector.type},
+                              {"except", c->spec.selector.is_except()},
+                              {"ack", c->ack()},
+                              {"prefetch", c->prefetch()},
+                              {"unacked", c->unacked()}});
+  }
+  return j;
+}
+
 // STAT {"queue"}
 void handle_stat(Session& s, const proto::Frame& f) {
   Queue* q = queue_of(s, f, "STAT");
   if (!q) return;
   if (!may_read(q->attributes().owner, s.peer())) return deny(s, f.header.request_id, "stat", *q);
-  reply_json(s, f, stat_json(*q));
+  reply_json(s, f, stat_with_consumers(s, *q));
+}
+
+// MOVE {"source", "destination", "count"?, "type"?}
+void handle_move(Session& s, const proto::Frame& f) {
+  const uint32_t rid = f.header.request_id;
+  auto body = parse_body(s, f, "MOVE");
+  if (!body) return;
+  auto name = [&](const char* key) -> std::optional<std::string> {
+    auto it = body->find(key);
+    if (it == body->end() || !it->is_string()) {
+      s.reply_error(rid, Errc::invalid_argument,
+                    std::string("MOVE: key '") + key + "' (a queue name) is required");
+      return std::nullopt;
+    }
+    return it->get<std::string>();
+  };
+  auto source = name("source");
+  if (!source) return;
+  auto destination = name("destination");
+  if (!destination) return;
+  uint64_t count = UINT64_MAX;
+  if (auto it = body->find("count"); it != body->end()) {
+    if (!it->is_number_unsigned()) {
+      return s.reply_error(rid, Errc::invalid_argument,
+                           "MOVE: key 'count' must be an unsigned integer");
+    }
+    count = it->get<uint64_t>();
+  }
+  int64_t type = 0;
+  if (auto it = body->find("type"); it != body->end()) {
+    if (!it->is_number_integer()) {
+      return s.reply_error(rid, Errc::invalid_argument, "MOVE: key 'type' must be an integer");
+    }
+    type = it->get<int64_t>();
+  }
+  Queue* from = find_queue_or_reply(s, rid, *source);
+  if (!from) return;
+  Queue* to = find_queue_or_reply(s, rid, *destination);
+  if (!to) return;
+  if (from == to) {
+    return s.reply_error(rid, Errc::invalid_argument,
+                         "MOVE: source and destination are the same queue");
+  }
+  if (!may_read(from->attributes().owner, s.peer())) return deny(s, rid, "move from", *from);
+  if (!may_write(to->attributes().owner, s.peer())) return deny(s, rid, "move to", *to);
+  const MoveResult r = s.context().store.move(*from, *to, Selector{type, false}, count);
+  json reply = {{"moved", r.moved}};
+  if (r.stopped != Errc::ok) reply["stopped"] = std::string(proto::to_string(r.stopped));
+  reply_json(s, f, reply);
 }
 
 // LIST {}

@@ -35,6 +35,23 @@ json stat_json(const Queue& q) {
       {"blocked_senders", st.blocked_senders},
       {"blocked_receivers", st.blocked_receivers},
       {"depth_per_priority", per_priority},
+      {"max_deliveries", a.limits.max_deliveries},
+      {"dead_letter", a.limits.dead_letter},
+      {"lease_ms", a.limits.lease_ms},
+      {"ttl_ms", a.limits.ttl_ms},
+      {"leased", st.leased},
+      {"delayed", st.delayed},
+      {"acked_total", st.acked_total},
+      {"nacked_total", st.nacked_total},
+      {"redelivered_total", st.redelivered_total},
+      {"lease_expired_total", st.lease_expired_total},
+      {"expired_total", st.expired_total},
+      {"dead_lettered_total", st.dead_lettered_total},
+      {"discarded_total", st.discarded_total},
+      {"deduplicated_total", st.deduplicated_total},
+      {"moved_in_total", st.moved_in_total},
+      {"moved_out_total", st.moved_out_total},
+      {"consumers", json::array()},
   };
 }
 
@@ -87,6 +104,17 @@ std::variant<DeclareSpec, std::string> parse_declare(const json& body) {
             "\"drop-lowest-priority\"");
       }
       spec.overflow = *o;
+    } else if (key == "max_deliveries") {
+      if (!take_unsigned(v, "max_deliveries", spec.max_deliveries, err)) return err;
+    } else if (key == "lease_ms") {
+      if (!take_unsigned(v, "lease_ms", spec.lease_ms, err)) return err;
+    } else if (key == "ttl_ms") {
+      if (!take_unsigned(v, "ttl_ms", spec.ttl_ms, err)) return err;
+    } else if (key == "dead_letter") {
+      if (!v.is_string()) {
+        return std::string("DECLARE: key 'dead_letter' must be a queue name, or \"\" for none");
+      }
+      spec.dead_letter = v.get<std::string>();
     } else {
       return "DECLARE: unknown key '" + key + "'";
     }

@@ -26,10 +26,12 @@ Broker::Broker(config::Config cfg)
       io_(1),  // one thread: lets Asio skip its internal locking
       store_(cfg_.queue_defaults, cfg_.max_frame_size - 256),
       deadlines_(io_),
-      ctx_{io_, store_, deadlines_, cfg_, POSTBOX_VERSION},
+      queue_timers_(deadlines_),
+      ctx_{io_, store_, deadlines_, cfg_, POSTBOX_VERSION, detached_, {}},
       listener_(io_, cfg_.socket_path, cfg_.socket_mode),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       shutdown_guard_(io_) {
+  store_.set_on_schedule([this](Queue& q, uint64_t when) { queue_timers_.schedule(q, when); });
   declare_configured_queues();
 }
 
@@ -48,6 +50,10 @@ void Broker::declare_configured_queues() {
     spec.max_message_size = d.max_message_size;
     spec.mode = d.mode;
     spec.overflow = d.overflow;
+    spec.max_deliveries = d.max_deliveries;
+    spec.dead_letter = d.dead_letter;
+    spec.lease_ms = d.lease_ms;
+    spec.ttl_ms = d.ttl_ms;
     auto r = store_.declare(spec, self, realtime_ns());
     if (r.code != proto::Errc::ok) {
       throw StartupError(ExitStatus::config, "configured queue '" + d.name + "': " + r.error);

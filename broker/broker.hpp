@@ -15,6 +15,7 @@
 #include "broker/context.hpp"
 #include "broker/deadlines.hpp"
 #include "broker/listener.hpp"
+#include "broker/queue_timers.hpp"
 #include "broker/session.hpp"
 #include "broker/store.hpp"
 #include "config/config.hpp"
@@ -42,8 +43,11 @@ class Broker {
 
   config::Config cfg_;
   boost::asio::io_context io_;
+  // Before store_: queues unlink their leases from it when they are destroyed.
+  DetachedLeases detached_;
   QueueStore store_;
   Deadlines deadlines_;
+  QueueTimers queue_timers_;
   Context ctx_;
   Listener listener_;
   boost::asio::signal_set signals_;

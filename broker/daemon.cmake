@@ -3,6 +3,10 @@ add_library(postbox_broker STATIC
   admin_handlers.cpp
   admin_json.cpp
   broker.cpp
+  consumer.cpp
+  consume_handler.cpp
+  settle_handler.cpp
+  queue_timers.cpp
   deadlines.cpp
   dispatch.cpp
   listener.cpp

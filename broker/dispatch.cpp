@@ -18,6 +18,8 @@ void dispatch(Session& s, const proto::Frame& f) {
     s.fail_protocol(rid, "HELLO must be the first request on a connection");
     return;
   }
+  // A version 1 session knows none of version 2's kinds: to it they are unknown.
+  const bool v2 = s.version() >= proto::kVersionJobs;
   switch (f.header.kind) {
     case Kind::hello:
       return handle_hello(s, f);
@@ -35,6 +37,22 @@ void dispatch(Session& s, const proto::Frame& f) {
       return handle_send(s, f);
     case Kind::receive:
       return handle_receive(s, f);
+    case Kind::move:
+      if (v2) return handle_move(s, f);
+      break;
+    case Kind::ack:
+    case Kind::nack:
+    case Kind::touch:
+    case Kind::reject:
+      if (v2) return handle_settle(s, f);
+      break;
+    case Kind::consume:
+      if (v2) return handle_consume(s, f);
+      break;
+    case Kind::cancel:
+      if (v2) return handle_cancel(s, f);
+      break;
+    case Kind::deliver:
     case Kind::error:
       break;
   }
@@ -76,13 +94,14 @@ void handle_hello(Session& s, const proto::Frame& f) {
   if (!hello) return s.fail_protocol(rid, "malformed HELLO (wrong magic or length)");
   if (hello->version < 1) {
     s.reply_error(rid, Errc::unsupported_version,
-                  "protocol version 0 is not supported; this broker speaks 1");
+                  "protocol version 0 is not supported; this broker speaks 1 and 2");
     return;
   }
-  s.set_greeted();
+  const auto version = std::min<uint16_t>(hello->version, proto::kVersion);
+  s.set_greeted(version);
   const auto& cfg = s.context().config;
   proto::HelloReply reply;
-  reply.version = std::min<uint16_t>(hello->version, proto::kVersion);
+  reply.version = version;
   reply.max_frame_body = cfg.max_frame_size;
   reply.max_message_size = s.context().store.message_size_ceiling();
   reply.broker_version = s.context().broker_version;

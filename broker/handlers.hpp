@@ -17,6 +17,10 @@ void handle_stat(Session& s, const proto::Frame& f);
 void handle_list(Session& s, const proto::Frame& f);
 void handle_send(Session& s, const proto::Frame& f);
 void handle_receive(Session& s, const proto::Frame& f);
+void handle_move(Session& s, const proto::Frame& f);
+void handle_settle(Session& s, const proto::Frame& f);  // ACK, NACK, TOUCH, REJECT
+void handle_consume(Session& s, const proto::Frame& f);
+void handle_cancel(Session& s, const proto::Frame& f);
 
 /// Finds a queue by name for a request, or answers with invalid_argument
 /// (bad name) / no_such_queue and returns nullptr.

@@ -17,7 +17,7 @@ MessageIndex::~MessageIndex() {
 void MessageIndex::insert(MessagePtr owned) {
   assert(owned && "MessageIndex::insert() needs a message");
   Message& m = *owned.release();
-  assert((arrival_.empty() || arrival_.back().id < m.id) && "ids must grow within a queue");
+  m.state = MessageState::ready;
   // Ids grow, so a message usually sorts last (equal or lower priority):
   // the end() hint makes that insert amortised O(1), and is only a hint.
   order_.insert(order_.end(), m);
@@ -33,14 +33,14 @@ void MessageIndex::insert(MessagePtr owned) {
   } else {
     e.messages.insert(e.messages.end(), m);
   }
-  arrival_.push_back(m);
+  arrival_.insert(arrival_.end(), m);
   ++depth_;
   bytes_ += m.payload_size();
   ++depth_per_priority_[m.priority];
   bytes_per_priority_[m.priority] += m.payload_size();
 }
 
-void MessageIndex::erase(Message& m) noexcept {
+MessagePtr MessageIndex::release(Message& m) noexcept {
   auto it = types_.find(m.type);
   assert(it != types_.end() && "erase() of a message not in this index");
   TypeEntry& e = it->second;
@@ -58,7 +58,7 @@ void MessageIndex::erase(Message& m) noexcept {
   bytes_ -= m.payload_size();
   --depth_per_priority_[m.priority];
   bytes_per_priority_[m.priority] -= m.payload_size();
-  delete &m;
+  return MessagePtr(&m);
 }
 
 uint64_t MessageIndex::clear() noexcept {

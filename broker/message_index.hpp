@@ -6,7 +6,8 @@
 //   - order_    every message in queue order (priority desc, id asc)
 //   - types_    type -> its messages in queue order; empty types are erased
 //   - heads_    each type's first message, in queue order (for except)
-//   - arrival_  every message by arrival (= id order, ids only grow)
+//   - arrival_  every message by arrival (id order)
+// Only ready messages are here; delayed and leased ones live in the Queue.
 #pragma once
 
 #include <array>
@@ -14,7 +15,6 @@
 #include <map>
 #include <vector>
 
-#include <boost/intrusive/list.hpp>
 #include <boost/intrusive/set.hpp>
 
 #include "broker/message.hpp"
@@ -31,14 +31,16 @@ struct QueueOrder {
   bool operator()(const Message& a, const Message& b) const noexcept { return precedes(a, b); }
 };
 
-using OrderSet =
-    bi::set<Message, bi::member_hook<Message, bi::set_member_hook<>, &Message::order_hook>,
-            bi::compare<QueueOrder>>;
-using TypeSet =
-    bi::set<Message, bi::member_hook<Message, bi::set_member_hook<>, &Message::type_hook>,
-            bi::compare<QueueOrder>>;
-using ArrivalList =
-    bi::list<Message, bi::member_hook<Message, bi::list_member_hook<>, &Message::arrival_hook>>;
+struct ArrivalOrder {
+  bool operator()(const Message& a, const Message& b) const noexcept { return a.id < b.id; }
+};
+
+using OrderSet = bi::set<Message, bi::member_hook<Message, SetHook, &Message::order_hook>,
+                         bi::compare<QueueOrder>>;
+using TypeSet = bi::set<Message, bi::member_hook<Message, SetHook, &Message::type_hook>,
+                        bi::compare<QueueOrder>>;
+using ArrivalSet = bi::set<Message, bi::member_hook<Message, SetHook, &Message::arrival_hook>,
+                           bi::compare<ArrivalOrder>>;
 
 /// One type's messages; linked into heads_ by its first message while non-empty.
 struct TypeEntry : bi::set_base_hook<> {
@@ -64,11 +66,20 @@ class MessageIndex {
   MessageIndex(const MessageIndex&) = delete;
   MessageIndex& operator=(const MessageIndex&) = delete;
 
-  /// Links `m` (id already assigned, larger than any linked) and takes ownership.
+  /// Links `m` (id already assigned) and takes ownership. New messages (the
+  /// largest id) cost amortised O(1) per index; a returning one O(log n).
   void insert(MessagePtr m);
+  /// Unlinks `m`, which must be linked here, and hands it back.
+  MessagePtr release(Message& m) noexcept;
   /// Unlinks and deletes `m`, which must be linked here.
-  void erase(Message& m) noexcept;
-  /// Erases everything; returns how many.
+  void erase(Message& m) noexcept { release(m).reset(); }
+  /// Erases everything; returns how many. `before_delete(Message&)` runs for
+  /// each first (to unlink it from indexes outside this one).
+  template <class F>
+  uint64_t clear(F&& before_delete) noexcept {
+    for (Message& m : arrival_) before_delete(m);
+    return clear();
+  }
   uint64_t clear() noexcept;
 
   /// The message a receive with `s` takes now, or nullptr: O(log n).
@@ -76,7 +87,7 @@ class MessageIndex {
   /// The last message in queue order (lowest priority, newest), or nullptr.
   Message* last() noexcept { return order_.empty() ? nullptr : &*order_.rbegin(); }
   /// The oldest-arrived message, or nullptr.
-  Message* oldest() noexcept { return arrival_.empty() ? nullptr : &arrival_.front(); }
+  Message* oldest() noexcept { return arrival_.empty() ? nullptr : &*arrival_.begin(); }
 
   uint64_t depth() const noexcept { return depth_; }
   uint64_t bytes() const noexcept { return bytes_; }
@@ -91,7 +102,7 @@ class MessageIndex {
   OrderSet order_;
   std::map<int64_t, TypeEntry> types_;
   HeadSet heads_;
-  ArrivalList arrival_;
+  ArrivalSet arrival_;
   uint64_t depth_ = 0;
   uint64_t bytes_ = 0;
   std::array<uint64_t, kPriorities> depth_per_priority_{};

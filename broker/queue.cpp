@@ -11,14 +11,11 @@
 #include <cassert>
 
 #include "broker/clock.hpp"
-#include "broker/message_index.hpp"
+#include "broker/queue_impl.hpp"
 
 namespace postbox::broker {
 
 namespace {
-
-template <class T>
-using WaiterList = bi::list<T, bi::constant_time_size<false>>;
 
 bool too_big_for(const Message& m, const ReceiveSpec& spec) noexcept {
   return m.payload_size() > spec.max_size && !spec.truncate;
@@ -42,46 +39,12 @@ bool fits_batch(const Message& m, const ReceiveSpec& spec, uint32_t n, uint64_t&
   return n == 0 || bytes <= spec.max_batch_bytes;
 }
 
+QueueServices& default_services() {
+  static QueueServices services;  // loop-thread only, like everything here
+  return services;
+}
+
 }  // namespace
-
-struct Queue::Impl {
-  Impl(const QueueAttributes& a, uint64_t& ids, uint64_t created) : attrs(a), next_id(ids) {
-    counters.created_ns = created;
-  }
-
-  const config::QueueLimits& limits() const noexcept { return attrs.limits; }
-  bool fits(uint64_t count, uint64_t bytes) const noexcept {
-    return index.depth() + count <= limits().max_messages &&
-           index.bytes() + bytes <= limits().max_bytes;
-  }
-
-  Errc check_batch(const Batch& b) const noexcept;
-  uint64_t admit(Batch& b, const Credentials& who);
-  bool make_room_below(const Message& incoming);
-  void drop(Message& m) noexcept {
-    index.erase(m);
-    ++counters.dropped_total;
-  }
-  Errc take(const ReceiveSpec& spec, const Credentials& who, Delivery& out);
-  Errc take_removing(const ReceiveSpec& spec, Delivery& out, uint32_t max_count);
-  Errc peek(const ReceiveSpec& spec, Delivery& out, uint32_t max_count);
-  bool admit_senders();
-  bool serve_receivers();
-  void settle() {
-    while (admit_senders() && serve_receivers()) {
-    }
-  }
-  void after_add() {
-    if (serve_receivers()) settle();
-  }
-
-  const QueueAttributes& attrs;
-  uint64_t& next_id;
-  MessageIndex index;
-  WaiterList<ReceiveWaiter> receivers;
-  WaiterList<SendWaiter> senders;
-  QueueStats counters;  // totals and last-activity fields; the rest is computed by stats()
-};
 
 // =========================================================================
 // Admission
@@ -99,56 +62,123 @@ Errc Queue::Impl::check_batch(const Batch& b) const noexcept {
   return Errc::ok;
 }
 
-// Precondition: the batch passed check_batch() and fits, or the policy makes room.
+// Whether the overflow policy can make room for `b` now. Leased messages are
+// with consumers and cannot be discarded, so even a discarding policy may
+// have to wait for acks.
+bool Queue::Impl::can_make_room(const Batch& b) const noexcept {
+  const uint64_t n = b.messages.size();
+  const uint64_t bytes = payload_sum(b);
+  switch (limits().overflow) {
+    case config::Overflow::reject:
+      return fits(n, bytes);
+    case config::Overflow::drop_oldest:
+    case config::Overflow::drop_lowest_priority:
+      // drop-lowest discards incoming messages that rank lowest, so the
+      // batch always fits once leased ones leave room for it.
+      return leased_count + n <= limits().max_messages &&
+             leased_bytes + bytes <= limits().max_bytes;
+  }
+  return false;
+}
+
+// Precondition: the batch passed check_batch() and can_make_room().
 uint64_t Queue::Impl::admit(Batch& b, const Credentials& who) {
   const uint64_t first = next_id;
-  const uint64_t now = realtime_ns();
+  const uint64_t now_real = realtime_ns();
+  const uint64_t now = services.now_ns();
   const config::Overflow policy = limits().overflow;
+  b.duplicates.clear();
   if (policy == config::Overflow::drop_oldest) {
     const uint64_t bytes = payload_sum(b);
-    // Terminates: the batch is within the limits outright, so an empty queue fits it.
-    while (!fits(b.messages.size(), bytes)) drop(*index.oldest());
+    while (!fits(b.messages.size(), bytes) && drop_one_oldest()) {
+    }
   }
-  for (MessagePtr& m : b.messages) {
+  const uint64_t default_ttl_ns = limits().ttl_ms * 1'000'000;
+  for (uint32_t i = 0; i < b.messages.size(); ++i) {
+    MessagePtr& m = b.messages[i];
     m->id = next_id++;
-    m->enqueue_time_ns = now;
-    m->sender_pid = who.pid;
-    m->sender_uid = who.uid;
+    if (!b.keep_origin) {
+      m->enqueue_time_ns = now_real;
+      m->sender_pid = who.pid;
+      m->sender_uid = who.uid;
+    }
     m->delivery_count = 0;
+    if (default_ttl_ns > 0 && (m->expires_ns == 0 || m->expires_ns > now + default_ttl_ns)) {
+      m->expires_ns = now + default_ttl_ns;
+    }
     ++counters.sent_total;
+    if (m->key_size > 0) {
+      if (auto it = keys.find(m->dedup_key()); it != keys.end()) {
+        b.duplicates.push_back({i, it->second->id});
+        merge_duplicate(*m, *it->second);
+        ++counters.deduplicated_total;
+        m.reset();
+        continue;
+      }
+    }
     if (policy == config::Overflow::drop_lowest_priority && !make_room_below(*m)) {
       // Accepted but ranks below everything it could displace: discarded on arrival.
       ++counters.dropped_total;
       m.reset();
       continue;
     }
+    // can_make_room() checked that the leased messages leave room for the batch.
     assert(fits(1, m->payload_size()) && "admit() without room");
-    index.insert(std::move(m));
+    if (m->key_size > 0) keys.emplace(m->dedup_key(), m.get());
+    place(std::move(m), now);
   }
   b.messages.clear();
   b.payload_bytes = 0;
   counters.last_send_pid = who.pid;
-  counters.last_send_ns = now;
+  counters.last_send_ns = now_real;
   return first;
 }
 
+// A send whose key is held: it may raise the held message's priority and
+// bring its due time forward; nothing else changes.
+bool Queue::Impl::merge_duplicate(Message& incoming, Message& held) {
+  const bool raise = incoming.priority > held.priority;
+  const bool sooner = held.state == MessageState::delayed && incoming.due_ns < held.due_ns;
+  if (!raise && !sooner) return false;
+  if (held.state == MessageState::leased) {
+    held.priority = std::max(held.priority, incoming.priority);  // applies when it returns
+    return true;
+  }
+  MessagePtr m = unlink_held(held);
+  m->priority = std::max(m->priority, incoming.priority);
+  if (sooner) m->due_ns = incoming.due_ns;
+  place(std::move(m), services.now_ns());
+  return true;
+}
+
 // drop-lowest-priority: discards from the end of queue order (lowest priority,
-// newest) only messages that rank below `incoming`, and only if that makes
-// room; otherwise nothing queued is discarded and the caller drops `incoming`.
+// newest) only ready messages that rank below `incoming`, and only if that
+// makes room; otherwise nothing queued is discarded and the caller drops `incoming`.
 bool Queue::Impl::make_room_below(const Message& incoming) {
   const uint64_t size = incoming.payload_size();
   if (fits(1, size)) return true;
   // `incoming` is the newest, so exactly the lower priorities rank below it.
   const auto [count, bytes] = index.below(incoming.priority);
-  if (index.depth() - count + 1 > limits().max_messages ||
-      index.bytes() - bytes + size > limits().max_bytes) {
+  if (held_count() - count + 1 > limits().max_messages ||
+      held_bytes() - bytes + size > limits().max_bytes) {
     return false;
   }
   while (!fits(1, size)) {
     Message* last = index.last();
     assert(last && precedes(incoming, *last) && "drop-lowest discarding a higher-ranked message");
-    drop(*last);
+    destroy(*last);
+    ++counters.dropped_total;
   }
+  return true;
+}
+
+// drop-oldest: the oldest ready message, else the delayed one due last.
+bool Queue::Impl::drop_one_oldest() {
+  Message* victim = index.oldest();
+  if (!victim && !delayed.empty()) victim = &*delayed.rbegin();
+  if (!victim) return false;
+  destroy(*victim);
+  ++counters.dropped_total;
   return true;
 }
 
@@ -157,10 +187,7 @@ bool Queue::Impl::admit_senders() {
   while (!senders.empty()) {
     SendWaiter& w = senders.front();
     const Errc checked = check_batch(w.batch);  // limits may have been lowered while it waited
-    if (checked == Errc::ok && limits().overflow == config::Overflow::reject &&
-        !fits(w.batch.messages.size(), payload_sum(w.batch))) {
-      break;
-    }
+    if (checked == Errc::ok && !can_make_room(w.batch)) break;
     senders.pop_front();
     if (checked != Errc::ok) {
       w.finished(checked, 0, 0);
@@ -181,9 +208,9 @@ bool Queue::Impl::admit_senders() {
 Errc Queue::Impl::take(const ReceiveSpec& spec, const Credentials& who, Delivery& out) {
   const uint32_t max_count = std::max<uint32_t>(spec.max_count, 1);
   if (spec.peek) return peek(spec, out, max_count);
-  const uint64_t before = counters.received_total;
+  const uint64_t before = delivered_total;
   const Errc result = take_removing(spec, out, max_count);
-  if (counters.received_total != before) {
+  if (delivered_total != before) {
     counters.last_receive_pid = who.pid;
     counters.last_receive_ns = realtime_ns();
   }
@@ -193,13 +220,20 @@ Errc Queue::Impl::take(const ReceiveSpec& spec, const Credentials& who, Delivery
 Errc Queue::Impl::take_removing(const ReceiveSpec& spec, Delivery& out, uint32_t max_count) {
   uint32_t n = 0;
   uint64_t bytes = 0;
+  const uint64_t now = spec.lease_to ? services.now_ns() : 0;
   for (; n < max_count; ++n) {
     Message* m = index.select(spec.selector);
     if (!m || too_big_for(*m, spec) || !fits_batch(*m, spec, n, bytes)) break;
-    ++m->delivery_count;
-    out.deliver(*m, delivered_size(*m, spec));
-    index.erase(*m);
+    if (++m->delivery_count > 1) ++counters.redelivered_total;
     ++counters.received_total;
+    ++delivered_total;
+    if (spec.lease_to) {
+      lease(*m, spec, now);  // assigns the tag deliver() reports
+      out.deliver(*m, delivered_size(*m, spec));
+    } else {
+      out.deliver(*m, delivered_size(*m, spec));
+      destroy(*m);
+    }
   }
   if (n > 0) return Errc::ok;
   return index.select(spec.selector) ? Errc::too_big : Errc::no_message;
@@ -219,9 +253,11 @@ Errc Queue::Impl::peek(const ReceiveSpec& spec, Delivery& out, uint32_t max_coun
   return n > 0 ? Errc::ok : Errc::no_message;
 }
 
-bool Queue::Impl::serve_receivers() {
-  if (receivers.empty()) return false;
-  const uint64_t before = counters.received_total;
+// One turn for every waiter, oldest first. A waiter that starts waiting
+// again from finished() (a push consumer) is behind those not yet served,
+// so consumers take turns.
+bool Queue::Impl::serve_pass() {
+  const uint64_t before = delivered_total;
   WaiterList<ReceiveWaiter> pending;
   WaiterList<ReceiveWaiter> unmatched;
   pending.splice(pending.end(), receivers);
@@ -239,17 +275,26 @@ bool Queue::Impl::serve_receivers() {
   // waiting during a finished() call.
   receivers.splice(receivers.begin(), pending);
   receivers.splice(receivers.begin(), unmatched);
-  return counters.received_total != before;
+  return delivered_total != before;
+}
+
+bool Queue::Impl::serve_receivers() {
+  bool any = false;
+  // Terminates: a pass that delivers takes at least one ready message.
+  while (!receivers.empty() && index.depth() > 0 && serve_pass()) any = true;
+  return any;
 }
 
 // =========================================================================
 // Queue
 // =========================================================================
 
-Queue::Queue(std::string name, QueueAttributes attrs, uint64_t& next_id, uint64_t created_ns)
+Queue::Queue(std::string name, QueueAttributes attrs, uint64_t& next_id, uint64_t created_ns,
+             QueueServices* services)
     : name_(std::move(name)),
       attrs_(std::move(attrs)),
-      impl_(std::make_unique<Impl>(attrs_, next_id, created_ns)) {}
+      impl_(std::make_unique<Impl>(*this, next_id, created_ns,
+                                   services ? *services : default_services())) {}
 
 Queue::~Queue() = default;
 
@@ -262,11 +307,10 @@ Errc Queue::send(Batch& batch, const Credentials& who, uint64_t& first_id) {
   const Errc checked = impl_->check_batch(batch);
   if (checked != Errc::ok) return checked;
   if (!impl_->senders.empty()) return Errc::queue_full;  // first come, first served
-  if (attrs_.limits.overflow == config::Overflow::reject) {
-    if (!impl_->fits(batch.messages.size(), payload_sum(batch))) return Errc::queue_full;
-  }
+  if (!impl_->can_make_room(batch)) return Errc::queue_full;
   first_id = impl_->admit(batch, who);
   impl_->after_add();
+  impl_->reschedule();
   return Errc::ok;
 }
 
@@ -279,14 +323,19 @@ void Queue::cancel(SendWaiter& w) {
   if (!w.is_linked()) return;
   const bool was_first = &impl_->senders.front() == &w;
   w.unlink();
-  if (was_first) impl_->settle();
+  if (was_first) {
+    impl_->settle();
+    impl_->reschedule();
+  }
 }
 
 Errc Queue::receive(const ReceiveSpec& spec, const Credentials& who, Delivery& out) {
-  const uint64_t before = impl_->counters.received_total;
+  if (impl_->process_due(impl_->services.now_ns())) impl_->after_add();
+  const uint64_t before = impl_->delivered_total;
   const Errc result = impl_->take(spec, who, out);
   if (result == Errc::ok) out.batch_done();
-  if (impl_->counters.received_total != before) impl_->settle();
+  if (impl_->delivered_total != before) impl_->settle();
+  impl_->reschedule();
   return result;
 }
 
@@ -298,8 +347,9 @@ void Queue::resume() {
   for (;;) {
     const bool received = impl_->serve_receivers();
     const bool admitted = impl_->admit_senders();
-    if (!received && !admitted) return;
+    if (!received && !admitted) break;
   }
+  impl_->reschedule();
 }
 
 void Queue::wait_receive(ReceiveWaiter& w) {
@@ -312,9 +362,12 @@ void Queue::cancel(ReceiveWaiter& w) {
 }
 
 uint64_t Queue::purge() {
-  const uint64_t n = impl_->index.clear();
+  uint64_t n = impl_->index.depth() + impl_->delayed_count;
+  while (Message* m = impl_->index.oldest()) impl_->destroy(*m);
+  while (!impl_->delayed.empty()) impl_->destroy(*impl_->delayed.begin());
   impl_->counters.purged_total += n;
   impl_->settle();
+  impl_->reschedule();
   return n;
 }
 
@@ -330,12 +383,20 @@ void Queue::close() {
     impl_->senders.pop_front();
     w.finished(Errc::queue_removed, 0, 0);
   }
+  // Leases end with the queue: their holders must not find them any more.
+  while (!impl_->leases.empty()) impl_->end_lease(*impl_->leases.begin()).reset();
+  if (impl_->scheduled != 0) {
+    impl_->scheduled = 0;
+    impl_->services.schedule(*this, 0);
+  }
 }
 
 QueueStats Queue::stats() const {
   QueueStats s = impl_->counters;
   s.depth = impl_->index.depth();
   s.bytes = impl_->index.bytes();
+  s.leased = impl_->leased_count;
+  s.delayed = impl_->delayed_count;
   s.blocked_senders = impl_->senders.size();
   s.blocked_receivers = impl_->receivers.size();
   for (std::size_t p = 0; p < MessageIndex::kPriorities; ++p) {

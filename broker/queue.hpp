@@ -2,8 +2,14 @@
 //
 // All queue state is touched only on the broker's loop thread; nothing here locks.
 //
+// A message is ready (in the indexes below), delayed (invisible until due),
+// or leased to a consumer (until settled or expired). Time-driven changes
+// (due, TTL, lease expiry) happen in advance(); the queue tells its
+// QueueServices when its earliest deadline changes, so one broker timer
+// serves every queue and a million delayed messages cost no CPU.
+//
 // Order: higher priority first, equal priority by id (= arrival order). Every
-// selection of Selector costs O(log n) or better in the queued messages:
+// selection of Selector costs O(log n) or better in the ready messages:
 //   - order_      all messages in queue order          -> type 0, drop-lowest-priority
 //   - types_      type -> that type's messages in queue order -> type T, type < 0
 //   - heads_      each type's first message, in queue order  -> except T (first or second head)
@@ -16,7 +22,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/intrusive/list.hpp>
@@ -24,6 +32,7 @@
 
 #include "config/config.hpp"
 #include "credentials.hpp"
+#include "lease.hpp"
 #include "message.hpp"
 #include "permissions.hpp"
 #include "proto/errc.hpp"
@@ -50,6 +59,30 @@ struct ReceiveSpec {
   /// message always goes. Keeps one reply within the frame limit.
   uint64_t max_batch_bytes = UINT64_MAX;
   uint32_t per_message_bytes = 0;
+  /// Ack mode: lease each delivered message to this holder instead of
+  /// removing it (lease_tag is set before deliver()). Null: auto-ack.
+  LeaseHolder* lease_to = nullptr;
+  uint32_t lease_ms = 0;  // 0: the queue's default lease
+};
+
+/// Why a message left for the dead-letter queue (x-death-reason).
+enum class DeathReason : uint8_t { rejected, max_deliveries, expired };
+std::string_view to_string(DeathReason r) noexcept;
+
+/// The broker-wide collaborators of every queue. The defaults suit a queue on
+/// its own (tests): the real clock, no dead-letter queues, no timer.
+class QueueServices {
+ public:
+  virtual ~QueueServices() = default;
+  /// CLOCK_MONOTONIC in ns: what due, expiry and lease deadlines are in.
+  virtual uint64_t now_ns() const;
+  /// Takes `m` (already stamped with its history) into `from`'s dead-letter
+  /// queue. False when there is none (missing or full): the caller discards it.
+  virtual bool dead_letter(Queue& from, MessagePtr& m, DeathReason why);
+  /// `q`'s earliest deadline is now `when_ns` (0: nothing due): call
+  /// q.advance() then. Called only when it changes.
+  virtual void schedule(Queue& q, uint64_t when_ns);
+  uint64_t next_tag = 1;  // delivery tags, unique across queues
 };
 
 /// Receives the selected messages of one receive, in order. `payload_size`
@@ -88,10 +121,19 @@ class ReceiveWaiter : public Delivery, public bi::list_base_hook<AutoUnlink> {
   ~ReceiveWaiter() = default;
 };
 
+/// A message of a batch that was not added: the queue holds its dedup key.
+struct Duplicate {
+  uint32_t index = 0;        // position in the batch
+  uint64_t existing_id = 0;  // the message holding the key
+};
+
 /// A batch of messages to queue together (one SEND): all or nothing.
 struct Batch {
   std::vector<MessagePtr> messages;
   uint64_t payload_bytes = 0;  // sum of payload sizes, what max_bytes counts
+  /// Moved or dead-lettered: keep sender and enqueue time instead of stamping them.
+  bool keep_origin = false;
+  std::vector<Duplicate> duplicates;  // filled by send()
 };
 
 /// A send waiting for room, holding its batch.
@@ -121,13 +163,27 @@ struct QueueStats {
   uint64_t created_ns = 0;
   uint64_t blocked_senders = 0;
   uint64_t blocked_receivers = 0;
-  std::map<uint8_t, uint64_t> depth_per_priority;  // only non-empty priorities
+  std::map<uint8_t, uint64_t> depth_per_priority;  // only non-empty priorities (ready)
+  uint64_t leased = 0;
+  uint64_t delayed = 0;
+  uint64_t acked_total = 0;
+  uint64_t nacked_total = 0;
+  uint64_t redelivered_total = 0;    // deliveries with delivery_count > 1
+  uint64_t lease_expired_total = 0;  // leases that ran out
+  uint64_t expired_total = 0;        // messages whose TTL ran out
+  uint64_t dead_lettered_total = 0;  // taken by the dead-letter queue
+  uint64_t discarded_total = 0;      // due for dead-lettering, but no queue took them
+  uint64_t deduplicated_total = 0;   // sends not added: their key was held
+  uint64_t moved_in_total = 0;
+  uint64_t moved_out_total = 0;
 };
 
 class Queue {
  public:
-  /// `next_id` is the broker-wide id counter, shared by every queue.
-  Queue(std::string name, QueueAttributes attrs, uint64_t& next_id, uint64_t created_ns);
+  /// `next_id` is the broker-wide id counter, shared by every queue;
+  /// `services` (default: a private QueueServices) outlives the queue.
+  Queue(std::string name, QueueAttributes attrs, uint64_t& next_id, uint64_t created_ns,
+        QueueServices* services = nullptr);
   ~Queue();
   Queue(const Queue&) = delete;
   Queue& operator=(const Queue&) = delete;
@@ -172,14 +228,44 @@ class Queue {
   /// Unlinks a waiting receiver without calling finished(); ignored if not waiting.
   void cancel(ReceiveWaiter& w);
 
-  /// Removes every message; returns how many. Admits blocked senders.
+  // --- Leases. `m` must be leased from this queue (m.leased_from == this);
+  // each call ends or changes that lease and serves waiters.
+
+  /// Done: the message is removed.
+  void ack(Message& m);
+  /// Back to its place (same id and order), after `delay_ms`, with a new
+  /// priority if given; dead-lettered instead once max_deliveries is reached.
+  void nack(Message& m, uint32_t delay_ms, std::optional<uint8_t> priority);
+  /// Extends the lease to `lease_ms` from now (0: its original length).
+  void touch(Message& m, uint32_t lease_ms);
+  /// Straight to the dead-letter queue (or discarded).
+  void reject(Message& m);
+  /// Its holder is gone (connection closed): like nack without a delay, but
+  /// waiters are not served; call resume() after returning a batch.
+  void return_lease(Message& m);
+
+  /// Makes due messages ready, expires TTLs and leases whose time has come.
+  void advance();
+  /// The earliest deadline in the queue (CLOCK_MONOTONIC ns), 0 for none.
+  uint64_t next_deadline() const noexcept;
+
+  /// For MOVE: takes the first ready match out of the queue; nullptr if none.
+  MessagePtr extract(const Selector& s);
+  /// Puts an extracted message back where it was.
+  void restore(MessagePtr m);
+  /// Counts messages a MOVE brought in (stats only).
+  void count_moved_in(uint64_t n) noexcept;
+
+  /// Removes every ready and delayed message; returns how many. Leased ones
+  /// stay with their consumers. Admits blocked senders.
   uint64_t purge();
-  /// Fails every waiter with queue_removed. Called before the queue is destroyed.
+  /// Fails every waiter with queue_removed and ends every lease (the
+  /// messages go with the queue). Called before the queue is destroyed.
   void close();
 
   QueueStats stats() const;
-  uint64_t depth() const noexcept;
-  uint64_t bytes() const noexcept;
+  uint64_t depth() const noexcept;  // ready messages
+  uint64_t bytes() const noexcept;  // their payload bytes
 
  private:
   // Implementation state lives in queue.cpp's Impl, keeping the indexes'

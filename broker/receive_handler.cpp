@@ -1,6 +1,7 @@
 // RECEIVE: select by msgrcv rules, deliver up to max_count, or park until a match arrives.
 #include <chrono>
 
+#include "broker/delivered.hpp"
 #include "broker/handlers.hpp"
 #include "proto/messages.hpp"
 
@@ -25,18 +26,7 @@ class ReplyEncoder {
   void add(const Message& m, uint32_t payload_size) {
     auto& out = session_.output();
     if (count_ == 0) body_ = proto::begin_receive_reply(out, rid_);
-    proto::DeliveredMessage d;
-    d.id = m.id;
-    d.type = m.type;
-    d.priority = m.priority;
-    d.flags = payload_size < m.payload_size() ? proto::kDeliveredTruncated : 0;
-    d.sender_pid = m.sender_pid;
-    d.sender_uid = m.sender_uid;
-    d.enqueue_time_ns = m.enqueue_time_ns;
-    d.delivery_count = m.delivery_count;  // this delivery included; 0 for a peek
-    d.properties = m.properties();
-    d.payload = m.payload().first(payload_size);
-    proto::append_delivered(d, out);
+    proto::append_delivered(delivered_of(m, payload_size), out);
     ++count_;
   }
   void finish() { proto::finish_receive_reply(session_.output(), body_, count_); }
@@ -130,6 +120,9 @@ void handle_receive(Session& s, const proto::Frame& f) {
   const uint32_t rid = f.header.request_id;
   auto req = proto::decode_receive(f.body);
   if (!req) return s.fail_protocol(rid, "malformed RECEIVE");
+  if (s.version() < proto::kVersionJobs && (req->flags & ~proto::kReceiveKnownFlagsV1)) {
+    return s.fail_protocol(rid, "malformed RECEIVE (unknown flags in protocol version 1)");
+  }
   Queue* q = find_queue_or_reply(s, rid, req->queue);
   if (!q) return;
   if (!may_read(q->attributes().owner, s.peer())) {
@@ -146,6 +139,14 @@ void handle_receive(Session& s, const proto::Frame& f) {
   // One reply must fit the frame limit the client was promised in HELLO_OK.
   spec.max_batch_bytes = s.context().config.max_frame_size - 4;
   spec.per_message_bytes = static_cast<uint32_t>(proto::kDeliveredMessageHeader);
+  if (req->flags & proto::kReceiveAck) {
+    if (req->flags & proto::kReceiveDetached) {
+      spec.lease_to = &s.context().detached;
+    } else {
+      spec.lease_to = &s.leases();
+    }
+    spec.lease_ms = req->lease_ms;
+  }
 
   ImmediateDelivery out(s, rid);
   const Errc code = q->receive(spec, s.peer(), out);

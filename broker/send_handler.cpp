@@ -18,8 +18,12 @@ std::string full_text(const Queue& q) {
          ", max_bytes " + std::to_string(l.max_bytes) + ")";
 }
 
-void reply_sent(Session& s, uint32_t rid, uint64_t first_id, uint32_t count) {
-  proto::encode(proto::SendReply{first_id, count}, s.output(), rid);
+void reply_sent(Session& s, uint32_t rid, uint64_t first_id, uint32_t count,
+                const std::vector<Duplicate>& duplicates) {
+  proto::SendReply r{first_id, count, {}};
+  r.duplicates.reserve(duplicates.size());
+  for (const Duplicate& d : duplicates) r.duplicates.push_back({d.index, d.existing_id});
+  proto::encode(r, s.output(), rid, s.version());
 }
 
 void reply_send_error(Session& s, uint32_t rid, const Queue& q, Errc code, const Batch& b) {
@@ -54,7 +58,7 @@ class PendingSend final : public SendWaiter, public Deadline, public Pending {
 
   void finished(Errc result, uint64_t first_id, uint32_t count) override {
     if (result == Errc::ok)
-      reply_sent(session_, rid_, first_id, count);
+      reply_sent(session_, rid_, first_id, count, batch.duplicates);
     else
       reply_send_error(session_, rid_, queue_, result, batch);
     done();
@@ -105,6 +109,30 @@ bool well_framed(std::span<const std::byte> body) {
 /// payloads (like msg_qbytes), so this bounds what a full queue holds beyond it.
 constexpr std::size_t kMaxPropertiesSize = 64 * 1024;
 
+constexpr uint64_t kNsPerMs = 1'000'000;
+// Far beyond any real schedule (~292 years of ns), so sums cannot wrap.
+constexpr uint64_t kMaxScheduleMs = 100ull * 366 * 24 * 3600 * 1000;
+
+/// Due time and expiry from the scheduling properties, on the monotonic clock.
+/// A due time in the past is now; delay and due together: the later wins.
+void schedule(Message& m, const proto::Scheduling& sc, uint64_t now_real, uint64_t now_steady) {
+  uint64_t due = 0;
+  if (sc.delay_ms && *sc.delay_ms > 0) {
+    due = now_steady + std::min(*sc.delay_ms, kMaxScheduleMs) * kNsPerMs;
+  }
+  if (sc.due_ns && *sc.due_ns > now_real) {
+    due = std::max(due, now_steady + std::min(*sc.due_ns - now_real, kMaxScheduleMs * kNsPerMs));
+  }
+  m.due_ns = due;
+  // TTL counts from the send, not from when a delayed message becomes due.
+  if (sc.ttl_ms && *sc.ttl_ms > 0)
+    m.expires_ns = now_steady + std::min(*sc.ttl_ms, kMaxScheduleMs) * kNsPerMs;
+  if (!sc.dedup_key.empty()) {
+    m.key_offset = static_cast<uint32_t>(sc.dedup_key_offset);
+    m.key_size = static_cast<uint32_t>(sc.dedup_key.size());
+  }
+}
+
 /// Copies the messages of a well-framed body into a Batch, or sets `problem`
 /// (code and text) for the first message the queue cannot take.
 Batch build_batch(Session& s, std::span<const std::byte> body, const Queue& q, Errc& code,
@@ -114,6 +142,7 @@ Batch build_batch(Session& s, std::span<const std::byte> body, const Queue& q, E
   const uint32_t max_size = q.attributes().limits.max_message_size;
   const uint32_t max_frame = s.context().config.max_frame_size;
   const uint64_t now = realtime_ns();
+  const uint64_t steady = steady_ns();
   Batch batch;
   batch.messages.reserve(reader.header().count);
   proto::OutgoingMessage m;
@@ -138,8 +167,14 @@ Batch build_batch(Session& s, std::span<const std::byte> body, const Queue& q, E
       problem = "a message of " + std::to_string(m.payload.size()) + " bytes exceeds " +
                 quoted_queue(q.name()) + " max_message_size " + std::to_string(max_size);
     }
+    proto::Scheduling sched;
+    if (code == Errc::ok && s.version() >= proto::kVersionJobs) {
+      problem = proto::find_scheduling(m.properties, sched);
+      if (!problem.empty()) code = Errc::invalid_argument;
+    }
     if (code != Errc::ok) return {};
     auto msg = std::make_unique<Message>();
+    schedule(*msg, sched, now, steady);
     msg->type = m.type;
     msg->priority = m.priority;
     msg->sender_pid = s.peer().pid;
@@ -179,7 +214,7 @@ void handle_send(Session& s, const proto::Frame& f) {
   uint64_t first_id = 0;
   const uint32_t count = static_cast<uint32_t>(batch.messages.size());
   const Errc code = q->send(batch, s.peer(), first_id);
-  if (code == Errc::ok) return reply_sent(s, rid, first_id, count);
+  if (code == Errc::ok) return reply_sent(s, rid, first_id, count, batch.duplicates);
   if (code != Errc::queue_full || h.timeout_ms == 0 || s.context().stopping) {
     return reply_send_error(s, rid, *q, code, batch);
   }

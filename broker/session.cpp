@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "broker/consumer.hpp"
 #include "broker/dispatch.hpp"
 #include "proto/messages.hpp"
 
@@ -46,10 +47,12 @@ Session::Session(Context& ctx, Socket socket, uint64_t id, std::function<void(Se
 
 Session::~Session() {
   // Normally end() already answered everything; if not, there is no one left
-  // to write to, reply_ready() must not reach for shared_from_this(), and the
-  // queues may be gone already.
+  // to write to, and reply_ready() must not reach for shared_from_this().
+  // Leases are linked only while their queue exists, so returning them is safe.
   ended_ = true;
   cancel_pending(proto::Errc::shutting_down, /*resume_queues=*/false);
+  std::vector<Queue*> touched;
+  return_leases(touched);
 }
 
 void Session::start() {
@@ -151,6 +154,7 @@ void Session::reply_ready() {
 void Session::do_write() {
   if (writing_active_ || out_.empty() || ended_) return;
   std::swap(out_, writing_);
+  ++out_epoch_;
   writing_active_ = true;
   asio::async_write(socket_, asio::buffer(writing_),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -209,7 +213,10 @@ void Session::cancel_pending(proto::Errc code, bool resume_queues) {
     unpark(p);
     p.answer(code);  // deletes it
   }
-  if (!resume_queues) return;
+  if (resume_queues) resume_all(queues);
+}
+
+void Session::resume_all(std::vector<Queue*>& queues) {
   std::sort(queues.begin(), queues.end());
   queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
   for (Queue* q : queues) q->resume();
@@ -219,16 +226,57 @@ void Session::resume_parked_queues() {
   // Collected first: resuming may complete (and delete) our own parked requests.
   std::vector<Queue*> queues;
   for (Pending& p : pending_) queues.push_back(&p.queue());
-  std::sort(queues.begin(), queues.end());
-  queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
-  for (Queue* q : queues) q->resume();
+  resume_all(queues);
+}
+
+void Session::adopt_leases(LeaseHolder& from) {
+  while (Message* m = from.any()) {
+    from.unlink(*m);
+    m->holder = &leases_;
+    leases_.link(*m);
+  }
+}
+
+void Session::return_leases(std::vector<Queue*>& touched) {
+  for_each_consumer([this](Consumer& c) { adopt_leases(c); });
+  while (Message* m = leases_.any()) {
+    Queue* q = m->leased_from;
+    touched.push_back(q);
+    q->return_lease(*m);  // unlinks it from leases_
+  }
+}
+
+Message* Session::find_lease(uint64_t tag) noexcept {
+  if (Message* m = leases_.find(tag)) return m;
+  Message* found = nullptr;
+  for_each_consumer([&](Consumer& c) {
+    if (!found) found = c.find(tag);
+  });
+  if (found) return found;
+  Message* m = ctx_.detached.find(tag);
+  if (m && may_read(m->leased_from->attributes().owner, peer_)) return m;
+  return nullptr;
+}
+
+Consumer* Session::find_consumer(uint32_t request_id) noexcept {
+  Consumer* found = nullptr;
+  for_each_consumer([&](Consumer& c) {
+    if (c.id() == request_id) found = &c;
+  });
+  return found;
 }
 
 void Session::end() {
   if (ended_) return;
   ended_ = true;
   closing_ = true;
-  cancel_pending(proto::Errc::shutting_down);
+  // Two phases, as in cancel_pending(): nothing of ours is on any queue when
+  // our leases go back, so none can come straight back to us.
+  std::vector<Queue*> touched;
+  for (Pending& p : pending_) touched.push_back(&p.queue());
+  cancel_pending(proto::Errc::shutting_down, /*resume_queues=*/false);
+  return_leases(touched);
+  resume_all(touched);
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (on_closed_) on_closed_(*this);

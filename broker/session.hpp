@@ -13,9 +13,12 @@
 
 #include "broker/context.hpp"
 #include "broker/credentials.hpp"
+#include "broker/lease.hpp"
 #include "proto/decoder.hpp"
 
 namespace postbox::broker {
+
+class Consumer;
 
 /// A request parked on a queue (a blocked receive or send). Owned by its
 /// session. Cancelling all of a session's requests is two-phase: detach()
@@ -33,7 +36,13 @@ class Pending {
   /// Bytes it holds in the broker (a parked SEND's batch), counted against
   /// the connection's max_pending_output.
   virtual std::size_t held_bytes() const noexcept { return 0; }
+  /// A push consumer stays parked until cancelled; it also holds leases.
+  virtual Consumer* as_consumer() noexcept { return nullptr; }
 };
+
+/// The leases of a connection's ack-mode RECEIVEs (and of its cancelled
+/// consumers): returned to their queues when the connection ends.
+class SessionLeases final : public LeaseHolder {};
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -74,7 +83,31 @@ class Session : public std::enable_shared_from_this<Session> {
   /// this session then take no more messages (see ReceiveWaiter::may_deliver).
   bool output_over_limit() const noexcept;
   bool greeted() const noexcept { return greeted_; }
-  void set_greeted() noexcept { greeted_ = true; }
+  /// The protocol version negotiated by HELLO.
+  uint16_t version() const noexcept { return version_; }
+  void set_greeted(uint16_t version) noexcept {
+    greeted_ = true;
+    version_ = version;
+  }
+  /// Changes whenever output() is handed to the socket, so an encoder can
+  /// tell whether a frame it appended is still the last thing in output().
+  uint64_t output_epoch() const noexcept { return out_epoch_; }
+
+  /// The connection's own leases (ack-mode RECEIVEs without detached).
+  LeaseHolder& leases() noexcept { return leases_; }
+  /// Takes over a retiring consumer's leases (they stay until settled or the connection ends).
+  void adopt_leases(LeaseHolder& from);
+  /// The lease with `tag` this connection may settle: its own, its
+  /// consumers', or a detached lease of a queue it may read; nullptr if none.
+  Message* find_lease(uint64_t tag) noexcept;
+  /// The consumer started by the CONSUME with this request id, or nullptr.
+  Consumer* find_consumer(uint32_t request_id) noexcept;
+  /// Every consumer of this connection.
+  template <class F>
+  void for_each_consumer(F&& f) {
+    for (Pending& p : pending_)
+      if (Consumer* c = p.as_consumer()) f(*c);
+  }
 
  private:
   void do_read();
@@ -84,6 +117,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_written();
   void end();
   void cancel_pending(proto::Errc code, bool resume_queues = true);
+  /// Returns every lease of this connection to its queue (the connection is
+  /// gone); adds the queues to `touched`.
+  void return_leases(std::vector<Queue*>& touched);
+  static void resume_all(std::vector<Queue*>& queues);
   /// Replies plus parked batches over the limit: stop reading requests.
   bool should_pause_reading() const noexcept;
   void resume_parked_queues();
@@ -107,6 +144,9 @@ class Session : public std::enable_shared_from_this<Session> {
       pending_;
 
   std::size_t held_bytes_ = 0;  // sum of parked requests' held_bytes()
+  SessionLeases leases_;
+  uint64_t out_epoch_ = 1;
+  uint16_t version_ = 1;
   bool greeted_ = false;
   bool reading_ = false;
   bool writing_active_ = false;

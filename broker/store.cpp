@@ -12,6 +12,7 @@ namespace {
 constexpr std::size_t kMaxNameLength = 255;
 constexpr uint32_t kMaxMode = 0777;
 constexpr std::size_t kShownNameLength = 64;  // keeps an error about a bad name one short line
+constexpr uint64_t kMaxTtlMs = 100ull * 366 * 24 * 3600 * 1000;  // ~100 years: ns fit a u64
 
 bool is_name_char(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -38,6 +39,10 @@ config::QueueLimits merged(const DeclareSpec& spec, config::QueueLimits base) {
   if (spec.max_message_size) base.max_message_size = *spec.max_message_size;
   if (spec.mode) base.mode = *spec.mode;
   if (spec.overflow) base.overflow = *spec.overflow;
+  if (spec.max_deliveries) base.max_deliveries = *spec.max_deliveries;
+  if (spec.dead_letter) base.dead_letter = *spec.dead_letter;
+  if (spec.lease_ms) base.lease_ms = *spec.lease_ms;
+  if (spec.ttl_ms) base.ttl_ms = *spec.ttl_ms;
   return base;
 }
 
@@ -53,12 +58,22 @@ std::string invalid_limits(const std::string& name, const config::QueueLimits& l
            " exceeds the broker's limit " + std::to_string(ceiling);
   }
   if (l.mode > kMaxMode) return q + "mode " + octal(l.mode) + " is outside 0..0777";
+  if (!l.dead_letter.empty() && !valid_queue_name(l.dead_letter)) {
+    return q + "dead_letter '" + shown(l.dead_letter) + "' is not a valid queue name";
+  }
+  if (l.dead_letter == name) return q + "a queue cannot be its own dead_letter queue";
+  if (l.lease_ms < 1) return q + "lease_ms must be at least 1";
+  if (l.ttl_ms > kMaxTtlMs) {
+    return q + "ttl_ms " + std::to_string(l.ttl_ms) + " exceeds " + std::to_string(kMaxTtlMs);
+  }
   return {};
 }
 
 bool same_limits(const config::QueueLimits& a, const config::QueueLimits& b) noexcept {
   return a.max_messages == b.max_messages && a.max_bytes == b.max_bytes &&
-         a.max_message_size == b.max_message_size && a.mode == b.mode && a.overflow == b.overflow;
+         a.max_message_size == b.max_message_size && a.mode == b.mode && a.overflow == b.overflow &&
+         a.max_deliveries == b.max_deliveries && a.dead_letter == b.dead_letter &&
+         a.lease_ms == b.lease_ms && a.ttl_ms == b.ttl_ms;
 }
 
 }  // namespace
@@ -94,15 +109,17 @@ DeclareResult QueueStore::declare(const DeclareSpec& spec, const Credentials& wh
   }
   auto found = queues_.find(spec.name);
   Queue* existing = found == queues_.end() ? nullptr : found->second.get();
-  const config::QueueLimits wanted =
-      merged(spec, existing ? existing->attributes().limits : defaults_);
+  config::QueueLimits base = existing ? existing->attributes().limits : defaults_;
+  // The default dead-letter queue itself has none unless it asks for one.
+  if (!existing && base.dead_letter == spec.name) base.dead_letter.clear();
+  const config::QueueLimits wanted = merged(spec, base);
   if (std::string why = invalid_limits(spec.name, wanted, ceiling_); !why.empty()) {
     return failure(Errc::invalid_argument, std::move(why));
   }
 
   if (!existing) {
     QueueAttributes attrs{wanted, Ownership{who.uid, who.gid, wanted.mode}};
-    auto q = std::make_unique<Queue>(spec.name, attrs, next_id_, now_ns);
+    auto q = std::make_unique<Queue>(spec.name, attrs, next_id_, now_ns, this);
     DeclareResult r;
     r.queue = q.get();
     r.created = true;
@@ -148,6 +165,48 @@ void QueueStore::remove(Queue& q) {
   std::unique_ptr<Queue> doomed = std::move(it->second);
   queues_.erase(it);
   doomed->close();
+}
+
+bool QueueStore::dead_letter(Queue& from, MessagePtr& m, DeathReason) {
+  Queue* target = find(from.attributes().limits.dead_letter);
+  if (!target || target == &from) return false;
+  Batch b;
+  b.keep_origin = true;
+  b.payload_bytes = m->payload_size();
+  b.messages.push_back(std::move(m));
+  uint64_t first = 0;
+  // The broker itself sends: no permission applies, and a full queue drops it.
+  if (target->send(b, Credentials{0, 0, 0}, first) == Errc::ok) return true;
+  m = std::move(b.messages.front());
+  return false;
+}
+
+void QueueStore::schedule(Queue& q, uint64_t when_ns) {
+  if (on_schedule_) on_schedule_(q, when_ns);
+}
+
+MoveResult QueueStore::move(Queue& from, Queue& to, const Selector& which, uint64_t max_count) {
+  MoveResult r;
+  if (&from == &to) return r;
+  while (r.moved < max_count) {
+    MessagePtr m = from.extract(which);
+    if (!m) break;
+    Batch b;
+    b.keep_origin = true;
+    b.payload_bytes = m->payload_size();
+    b.messages.push_back(std::move(m));
+    uint64_t first = 0;
+    const Errc code = to.send(b, Credentials{0, 0, 0}, first);
+    if (code != Errc::ok) {
+      from.restore(std::move(b.messages.front()));
+      r.stopped = code;
+      break;
+    }
+    ++r.moved;
+  }
+  to.count_moved_in(r.moved);
+  from.resume();  // room for its blocked senders
+  return r;
 }
 
 std::vector<Queue*> QueueStore::all() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,15 @@ struct DeclareSpec {
   std::optional<uint32_t> max_message_size;
   std::optional<uint32_t> mode;
   std::optional<config::Overflow> overflow;
+  std::optional<uint32_t> max_deliveries;
+  std::optional<std::string> dead_letter;
+  std::optional<uint32_t> lease_ms;
+  std::optional<uint64_t> ttl_ms;
+};
+
+struct MoveResult {
+  uint64_t moved = 0;
+  Errc stopped = Errc::ok;  // why it stopped before max_count with messages left (e.g. queue_full)
 };
 
 struct DeclareResult {
@@ -37,7 +47,9 @@ struct DeclareResult {
   bool created = false;
 };
 
-class QueueStore {
+/// Also the QueueServices of its queues: dead letters go to another queue of
+/// the store, and schedule() reaches the broker's timer through on_schedule.
+class QueueStore final : public QueueServices {
  public:
   /// `defaults` apply to queues declared without limits; `ceiling` is the
   /// largest max_message_size any queue may have (frame limit).
@@ -53,6 +65,15 @@ class QueueStore {
   /// Every queue, sorted by name.
   std::vector<Queue*> all();
   std::size_t size() const noexcept { return queues_.size(); }
+  /// Moves up to `max_count` ready messages matching `which`, in queue order,
+  /// keeping type, priority, properties, sender and enqueue time. Stops early
+  /// when `to` refuses one (it stays in `from`). Permissions are the caller's.
+  MoveResult move(Queue& from, Queue& to, const Selector& which, uint64_t max_count);
+
+  bool dead_letter(Queue& from, MessagePtr& m, DeathReason why) override;
+  void schedule(Queue& q, uint64_t when_ns) override;
+  /// Where schedule() goes (the broker's timer); unset: nowhere.
+  void set_on_schedule(std::function<void(Queue&, uint64_t)> f) { on_schedule_ = std::move(f); }
   uint32_t message_size_ceiling() const noexcept { return ceiling_; }
   const config::QueueLimits& defaults() const noexcept { return defaults_; }
 
@@ -66,6 +87,7 @@ class QueueStore {
   config::QueueLimits defaults_;
   uint32_t ceiling_;
   uint64_t next_id_ = 1;
+  std::function<void(Queue&, uint64_t)> on_schedule_;
   std::unordered_map<std::string, std::unique_ptr<Queue>, Hash, std::equal_to<>> queues_;
 };
 
