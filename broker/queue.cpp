@@ -206,6 +206,9 @@ bool Queue::Impl::admit_senders() {
 // =========================================================================
 
 Errc Queue::Impl::take(const ReceiveSpec& spec, const Credentials& who, Delivery& out) {
+  // The timer may not have fired yet: nothing expired is ever delivered, and
+  // what is due is visible.
+  if (scheduled != 0 && scheduled <= services.now_ns()) process_due(services.now_ns());
   const uint32_t max_count = std::max<uint32_t>(spec.max_count, 1);
   if (spec.peek) return peek(spec, out, max_count);
   const uint64_t before = delivered_total;
@@ -330,7 +333,6 @@ void Queue::cancel(SendWaiter& w) {
 }
 
 Errc Queue::receive(const ReceiveSpec& spec, const Credentials& who, Delivery& out) {
-  if (impl_->process_due(impl_->services.now_ns())) impl_->after_add();
   const uint64_t before = impl_->delivered_total;
   const Errc result = impl_->take(spec, who, out);
   if (result == Errc::ok) out.batch_done();
