@@ -63,6 +63,67 @@ std::map<unsigned, uint64_t> read_depths(const json& j) {
   return out;
 }
 
+/// Version 2 keys: read when present (a version 1 broker sends none of them).
+template <class T>
+void read_optional_uint(const json& j, const char* key, T& out) {
+  if (j.contains(key)) out = unsigned_member<T>(j, key);
+}
+
+bool bool_member(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_boolean()) throw bad_reply(std::string("key '") + key + "' is not a boolean");
+  return v.get<bool>();
+}
+
+int64_t signed_member(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_number_integer() ||
+      (v.is_number_unsigned() && v.get<uint64_t>() > std::numeric_limits<int64_t>::max()))
+    throw bad_reply(std::string("key '") + key + "' is not an integer in range");
+  return v.get<int64_t>();
+}
+
+std::vector<ConsumerStat> read_consumers(const json& j) {
+  std::vector<ConsumerStat> out;
+  if (!j.contains("consumers")) return out;
+  const json& list = j["consumers"];
+  if (!list.is_array()) throw bad_reply("key 'consumers' is not an array");
+  for (const json& c : list) {
+    if (!c.is_object()) throw bad_reply("an entry of 'consumers' is not an object");
+    ConsumerStat s;
+    read_uint(c, "consumer", s.consumer);
+    read_uint(c, "connection", s.connection);
+    read_uint(c, "pid", s.pid);
+    s.type = signed_member(c, "type");
+    s.except = bool_member(c, "except");
+    s.ack = bool_member(c, "ack");
+    read_uint(c, "prefetch", s.prefetch);
+    read_uint(c, "unacked", s.unacked);
+    out.push_back(s);
+  }
+  return out;
+}
+
+void read_jobs_keys(const json& j, QueueStat& s) {
+  read_optional_uint(j, "max_deliveries", s.max_deliveries);
+  if (j.contains("dead_letter")) s.dead_letter = string_member(j, "dead_letter");
+  read_optional_uint(j, "lease_ms", s.lease_ms);
+  read_optional_uint(j, "ttl_ms", s.ttl_ms);
+  read_optional_uint(j, "leased", s.leased);
+  read_optional_uint(j, "delayed", s.delayed);
+  read_optional_uint(j, "acked_total", s.acked_total);
+  read_optional_uint(j, "nacked_total", s.nacked_total);
+  read_optional_uint(j, "redelivered_total", s.redelivered_total);
+  read_optional_uint(j, "lease_expired_total", s.lease_expired_total);
+  read_optional_uint(j, "expired_total", s.expired_total);
+  read_optional_uint(j, "dead_lettered_total", s.dead_lettered_total);
+  read_optional_uint(j, "discarded_total", s.discarded_total);
+  read_optional_uint(j, "deduplicated_total", s.deduplicated_total);
+  read_optional_uint(j, "moved_in_total", s.moved_in_total);
+  read_optional_uint(j, "moved_out_total", s.moved_out_total);
+  s.consumers = read_consumers(j);
+}
+
 QueueStat to_stat(const json& j) {
   if (!j.is_object()) throw bad_reply("stat is not a JSON object");
   QueueStat s;
@@ -90,6 +151,7 @@ QueueStat to_stat(const json& j) {
   read_uint(j, "blocked_senders", s.blocked_senders);
   read_uint(j, "blocked_receivers", s.blocked_receivers);
   s.depth_per_priority = read_depths(j);
+  read_jobs_keys(j, s);
   return s;
 }
 
@@ -103,6 +165,10 @@ std::string declare_request(std::string_view queue, const QueueOptions& options)
   if (options.max_message_size) j["max_message_size"] = *options.max_message_size;
   if (options.mode) j["mode"] = *options.mode;
   if (options.overflow) j["overflow"] = to_string(*options.overflow);
+  if (options.max_deliveries) j["max_deliveries"] = *options.max_deliveries;
+  if (options.dead_letter) j["dead_letter"] = *options.dead_letter;
+  if (options.lease) j["lease_ms"] = options.lease->count();
+  if (options.ttl) j["ttl_ms"] = options.ttl->count();
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -114,6 +180,18 @@ std::string queue_request(std::string_view queue) {
 
 std::string list_request() {
   return "{}";
+}
+
+std::string move_request(std::string_view source, std::string_view destination,
+                         const MoveOptions& options) {
+  json j = {{"source", source}, {"destination", destination}};
+  if (options.count) j["count"] = *options.count;
+  if (options.type != 0) j["type"] = options.type;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool declare_needs_jobs(const QueueOptions& options) noexcept {
+  return options.max_deliveries || options.dead_letter || options.lease || options.ttl;
 }
 
 DeclareResult parse_declare_reply(std::string_view text) {
@@ -142,6 +220,10 @@ std::vector<QueueSummary> parse_list_reply(std::string_view text) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+uint64_t parse_move_reply(std::string_view text) {
+  return unsigned_member<uint64_t>(parse_object(text), "moved");
 }
 
 uint64_t parse_purge_reply(std::string_view text) {

@@ -16,14 +16,21 @@ std::string declare_request(std::string_view queue, const QueueOptions& options)
 std::string queue_request(std::string_view queue);
 /// {} for LIST.
 std::string list_request();
+/// {"source", "destination", and "count" / "type" when set} for MOVE.
+std::string move_request(std::string_view source, std::string_view destination,
+                         const MoveOptions& options);
+/// True when `options` sets a key a version 1 broker does not know.
+bool declare_needs_jobs(const QueueOptions& options) noexcept;
 
 // Reply parsers: unknown keys are ignored (PROTOCOL.md section 10); a missing
-// or mistyped known key throws Error(protocol_error) naming it.
+// or mistyped known key throws Error(protocol_error) naming it. Keys new in
+// version 2 may be missing (a version 1 broker); mistyped they throw too.
 
 DeclareResult parse_declare_reply(std::string_view json);
 QueueStat parse_stat_reply(std::string_view json);
 std::vector<QueueSummary> parse_list_reply(std::string_view json);
 uint64_t parse_purge_reply(std::string_view json);
+uint64_t parse_move_reply(std::string_view json);
 /// DELETE's reply must be a JSON object; its content is ignored.
 void parse_delete_reply(std::string_view json);
 

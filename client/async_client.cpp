@@ -85,6 +85,8 @@ struct AsyncClient::Impl : std::enable_shared_from_this<Impl> {
   bool ready = false;            // HELLO_OK accepted
   std::optional<Error> failure;  // why the connection ended; sticky
   std::unordered_map<uint32_t, Pending> pending;
+  // deliveries() waiting for a consumer's messages, at most one per consumer.
+  std::unordered_map<uint32_t, std::unique_ptr<Waiter>> consumer_waiters;
 
   void require_usable() const {
     if (failure) throw *failure;
@@ -129,7 +131,56 @@ struct AsyncClient::Impl : std::enable_shared_from_this<Impl> {
     } catch (const Error& e) {
       return fail(e.errc(), e.what());
     }
+    wake_consumers();
     if (!failure) do_read();
+  }
+
+  /// True when deliveries(consumer) can complete without waiting.
+  bool consumer_ready(uint32_t consumer) const {
+    return conn.has_deliveries(consumer) || conn.consumer_ended(consumer);
+  }
+
+  /// What deliveries(consumer) completes with: its messages, else the error
+  /// that ended it, else nothing (cancelled).
+  RawReply take_for(uint32_t consumer) {
+    RawReply r;
+    r.kind = Kind::deliver;
+    r.request_id = consumer;
+    r.reply.messages = conn.take_deliveries(consumer);
+    if (r.reply.messages.empty()) {
+      if (const auto& e = conn.consumer_error(consumer)) {
+        r.kind = Kind::error;
+        r.reply.error = make_error_code(e->errc());
+        r.reply.error_message = e->what();
+      }
+    }
+    return r;
+  }
+
+  void wake_consumers() {
+    for (auto it = consumer_waiters.begin(); it != consumer_waiters.end();) {
+      if (!consumer_ready(it->first)) {
+        ++it;
+        continue;
+      }
+      auto waiter = std::move(it->second);
+      uint32_t consumer = it->first;
+      it = consumer_waiters.erase(it);
+      waiter->complete(take_for(consumer));
+    }
+  }
+
+  template <class Token>
+  auto async_wait_consumer(uint32_t consumer, Token&& token) {
+    return asio::async_initiate<Token, void(RawReply)>(
+        [this, consumer](auto handler) {
+          auto waiter =
+              std::make_unique<HandlerWaiter<decltype(handler)>>(std::move(handler), executor);
+          if (failure) return waiter->complete(failed_reply(*failure));
+          if (consumer_ready(consumer)) return waiter->complete(take_for(consumer));
+          consumer_waiters[consumer] = std::move(waiter);
+        },
+        token);
   }
 
   void deliver(RawReply r) {
@@ -164,6 +215,9 @@ struct AsyncClient::Impl : std::enable_shared_from_this<Impl> {
     pending.clear();
     for (auto& [id, p] : waiting)
       if (p.waiter) p.waiter->complete(failed_reply(*failure));
+    auto consumers = std::move(consumer_waiters);
+    consumer_waiters.clear();
+    for (auto& [id, w] : consumers) w->complete(failed_reply(*failure));
   }
 
   /// Parks the awaiting coroutine's handler on slot `id`, or completes it at
@@ -334,34 +388,42 @@ AsyncClient::Awaitable<std::vector<QueueSummary>> AsyncClient::list() {
       [](RawReply& r) { return detail::parse_list_reply(r.json); });
 }
 
+AsyncClient::Awaitable<uint64_t> AsyncClient::move(std::string_view source,
+                                                   std::string_view destination,
+                                                   const MoveOptions& options) {
+  auto json = detail::move_request(source, destination, options);
+  return then(impl_->request(Kind::move, [&] { return impl_->conn.add_admin(Kind::move, json); }),
+              [](RawReply& r) { return detail::parse_move_reply(r.json); });
+}
+
 // --- Data path ------------------------------------------------------------------
 
 namespace {
 
-uint64_t first_id(RawReply& r) {
-  return r.reply.first_id;
+SendResult first_id(RawReply& r) {
+  return r.reply.send_result();
 }
 
 }  // namespace
 
-AsyncClient::Awaitable<uint64_t> AsyncClient::send(std::string_view queue, std::string_view payload,
-                                                   const SendOptions& options) {
+AsyncClient::Awaitable<SendResult> AsyncClient::send(std::string_view queue,
+                                                     std::string_view payload,
+                                                     const SendOptions& options) {
   return then(
       impl_->request(Kind::send, [&] { return impl_->conn.add_send(queue, payload, options); }),
       first_id);
 }
 
-AsyncClient::Awaitable<uint64_t> AsyncClient::send_batch(std::string_view queue,
-                                                         std::span<const OutgoingMessage> messages,
-                                                         Timeout timeout) {
+AsyncClient::Awaitable<SendResult> AsyncClient::send_batch(
+    std::string_view queue, std::span<const OutgoingMessage> messages, Timeout timeout) {
   return then(impl_->request(Kind::send,
                              [&] { return impl_->conn.add_send_batch(queue, messages, timeout); }),
               first_id);
 }
 
-AsyncClient::Awaitable<uint64_t> AsyncClient::send_batch(std::string_view queue,
-                                                         std::span<const std::string> payloads,
-                                                         const SendOptions& options) {
+AsyncClient::Awaitable<SendResult> AsyncClient::send_batch(std::string_view queue,
+                                                           std::span<const std::string> payloads,
+                                                           const SendOptions& options) {
   return then(impl_->request(Kind::send,
                              [&] { return impl_->conn.add_send_batch(queue, payloads, options); }),
               first_id);
@@ -399,6 +461,137 @@ AsyncClient::Awaitable<std::vector<Message>> AsyncClient::receive_many(std::stri
   options.max_count = max_count;
   return messages_of(
       impl_->request(Kind::receive, [&] { return impl_->conn.add_receive(queue, options); }));
+}
+
+// --- Leases ---------------------------------------------------------------------
+
+namespace {
+
+std::vector<uint64_t> missing_tags(RawReply& r) {
+  return std::move(r.reply.missing);
+}
+
+/// The single-tag forms: a missing lease is an error.
+auto one_tag(uint64_t tag) {
+  return [tag](RawReply& r) {
+    if (!r.reply.missing.empty())
+      throw Error(Errc::no_such_lease,
+                  "no lease with tag " + std::to_string(tag) +
+                      " (expired, settled already, or not this connection's to settle)");
+  };
+}
+
+}  // namespace
+
+AsyncClient::Awaitable<void> AsyncClient::ack(uint64_t tag) {
+  return then(impl_->request(Kind::ack,
+                             [&] {
+                               return impl_->conn.add_ack({&tag, 1});
+                             }),
+              one_tag(tag));
+}
+
+AsyncClient::Awaitable<std::vector<uint64_t>> AsyncClient::ack(std::span<const uint64_t> tags) {
+  return then(impl_->request(Kind::ack, [&] { return impl_->conn.add_ack(tags); }), missing_tags);
+}
+
+AsyncClient::Awaitable<void> AsyncClient::nack(uint64_t tag, NackOptions options) {
+  return then(impl_->request(Kind::nack,
+                             [&] {
+                               return impl_->conn.add_nack({&tag, 1}, options);
+                             }),
+              one_tag(tag));
+}
+
+AsyncClient::Awaitable<std::vector<uint64_t>> AsyncClient::nack(std::span<const uint64_t> tags,
+                                                                NackOptions options) {
+  return then(impl_->request(Kind::nack, [&] { return impl_->conn.add_nack(tags, options); }),
+              missing_tags);
+}
+
+AsyncClient::Awaitable<void> AsyncClient::touch(uint64_t tag,
+                                                std::optional<std::chrono::milliseconds> lease) {
+  return then(impl_->request(Kind::touch,
+                             [&] {
+                               return impl_->conn.add_touch({&tag, 1}, lease);
+                             }),
+              one_tag(tag));
+}
+
+AsyncClient::Awaitable<std::vector<uint64_t>> AsyncClient::touch(
+    std::span<const uint64_t> tags, std::optional<std::chrono::milliseconds> lease) {
+  return then(impl_->request(Kind::touch, [&] { return impl_->conn.add_touch(tags, lease); }),
+              missing_tags);
+}
+
+AsyncClient::Awaitable<void> AsyncClient::reject(uint64_t tag) {
+  return then(impl_->request(Kind::reject,
+                             [&] {
+                               return impl_->conn.add_reject({&tag, 1});
+                             }),
+              one_tag(tag));
+}
+
+AsyncClient::Awaitable<std::vector<uint64_t>> AsyncClient::reject(std::span<const uint64_t> tags) {
+  return then(impl_->request(Kind::reject, [&] { return impl_->conn.add_reject(tags); }),
+              missing_tags);
+}
+
+// --- Push consumers -------------------------------------------------------------
+
+AsyncClient::Awaitable<uint32_t> AsyncClient::consume(std::string_view queue,
+                                                      const ConsumeOptions& options) {
+  return then(
+      impl_->request(Kind::consume, [&] { return impl_->conn.add_consume(queue, options); }),
+      [](RawReply& r) { return r.request_id; });
+}
+
+namespace {
+
+AsyncClient::Awaitable<std::vector<Message>> deliveries_of(AsyncClient::Awaitable<RawReply> r) {
+  RawReply reply = co_await std::move(r);
+  reply.reply.throw_if_error();
+  co_return std::move(reply.reply.messages);
+}
+
+}  // namespace
+
+AsyncClient::Awaitable<std::vector<Message>> AsyncClient::deliveries(uint32_t consumer) {
+  auto wait = [](std::shared_ptr<Impl> impl, uint32_t id) -> Awaitable<RawReply> {
+    impl->require_usable();
+    if (!impl->conn.is_consumer(id))
+      throw Error(Errc::invalid_argument,
+                  "consumer " + std::to_string(id) + " is not running on this client");
+    if (impl->consumer_waiters.contains(id))
+      throw Error(Errc::invalid_argument,
+                  "a deliveries() of consumer " + std::to_string(id) + " is already waiting");
+    co_return co_await impl->async_wait_consumer(id, asio::use_awaitable);
+  };
+  return deliveries_of(wait(impl_, consumer));
+}
+
+AsyncClient::Awaitable<std::vector<Message>> AsyncClient::cancel(uint32_t consumer) {
+  auto run = [](std::shared_ptr<Impl> impl, uint32_t id) -> Awaitable<std::vector<Message>> {
+    impl->require_usable();
+    if (!impl->conn.is_consumer(id))
+      throw Error(Errc::invalid_argument,
+                  "consumer " + std::to_string(id) + " is not running on this client");
+    if (!impl->conn.consumer_ended(id)) {
+      // An ERROR instead of CANCEL_OK: the broker had just ended it itself.
+      co_await impl->request(Kind::cancel, [&] { return impl->conn.add_cancel(id); });
+    }
+    std::vector<Message> rest = impl->conn.take_deliveries(id);
+    impl->conn.forget_consumer(id);
+    if (auto it = impl->consumer_waiters.find(id); it != impl->consumer_waiters.end()) {
+      auto waiter = std::move(it->second);
+      impl->consumer_waiters.erase(it);
+      RawReply none;
+      none.kind = Kind::deliver;
+      waiter->complete(std::move(none));
+    }
+    co_return rest;
+  };
+  return run(impl_, consumer);
 }
 
 }  // namespace postbox

@@ -5,8 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 
 #include "client/admin_json.hpp"
@@ -145,6 +148,38 @@ struct Client::Impl {
     }
   }
 
+  /// Waits until the socket is readable or `deadline` passes (nullopt:
+  /// forever). False on timeout, and when a signal interrupted the wait.
+  bool wait_readable(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    int ms = -1;
+    if (deadline) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline -
+                                                               std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      ms = static_cast<int>(std::min<int64_t>(left.count(), std::numeric_limits<int>::max()));
+    }
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, ms);
+    if (rc < 0 && errno != EINTR) fail_os("waiting for");
+    return rc > 0;
+  }
+
+  /// The reply to a settle of one tag: a missing lease is an error here.
+  void settle_one(uint32_t id, Kind kind, uint64_t tag) {
+    RawReply r = await(started(id, kind));
+    r.reply.throw_if_error();
+    if (!r.reply.missing.empty())
+      throw Error(Errc::no_such_lease,
+                  "no lease with tag " + std::to_string(tag) +
+                      " (expired, settled already, or not this connection's to settle)");
+  }
+
+  std::vector<uint64_t> settle_many(uint32_t id, Kind kind) {
+    RawReply r = await(started(id, kind));
+    r.reply.throw_if_error();
+    return std::move(r.reply.missing);
+  }
+
   /// One admin request and its JSON reply; ERROR replies throw.
   std::string admin(Kind kind, const std::string& json) {
     require_connected();
@@ -196,6 +231,9 @@ const ServerInfo& Client::server_info() const {
 // --- Administration -----------------------------------------------------------
 
 DeclareResult Client::declare(std::string_view queue, const QueueOptions& options) {
+  impl_->require_connected();
+  if (detail::declare_needs_jobs(options))
+    impl_->conn.require_jobs("declare with max_deliveries, dead_letter, lease or ttl");
   return detail::parse_declare_reply(
       impl_->admin(Kind::declare, detail::declare_request(queue, options)));
 }
@@ -216,27 +254,33 @@ std::vector<QueueSummary> Client::list() {
   return detail::parse_list_reply(impl_->admin(Kind::list, detail::list_request()));
 }
 
+uint64_t Client::move(std::string_view source, std::string_view destination,
+                      const MoveOptions& options) {
+  return detail::parse_move_reply(
+      impl_->admin(Kind::move, detail::move_request(source, destination, options)));
+}
+
 // --- Data path ------------------------------------------------------------------
 
-uint64_t Client::send(std::string_view queue, std::string_view payload,
-                      const SendOptions& options) {
+SendResult Client::send(std::string_view queue, std::string_view payload,
+                        const SendOptions& options) {
   Reply r = wait(start_send(queue, payload, options));
   r.throw_if_error();
-  return r.first_id;
+  return r.send_result();
 }
 
-uint64_t Client::send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
-                            Timeout timeout) {
+SendResult Client::send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
+                              Timeout timeout) {
   Reply r = wait(start_send_batch(queue, messages, timeout));
   r.throw_if_error();
-  return r.first_id;
+  return r.send_result();
 }
 
-uint64_t Client::send_batch(std::string_view queue, std::span<const std::string> payloads,
-                            const SendOptions& options) {
+SendResult Client::send_batch(std::string_view queue, std::span<const std::string> payloads,
+                              const SendOptions& options) {
   Reply r = wait(start_send_batch(queue, payloads, options));
   r.throw_if_error();
-  return r.first_id;
+  return r.send_result();
 }
 
 std::optional<Message> Client::receive(std::string_view queue, const ReceiveOptions& options) {
@@ -254,6 +298,98 @@ std::vector<Message> Client::receive_many(std::string_view queue, uint32_t max_c
   if (r.error == make_error_code(Errc::no_message)) return {};
   r.throw_if_error();
   return std::move(r.messages);
+}
+
+// --- Leases -----------------------------------------------------------------------
+
+void Client::ack(uint64_t tag) {
+  impl_->require_connected();
+  impl_->settle_one(impl_->conn.add_ack({&tag, 1}), Kind::ack, tag);
+}
+
+std::vector<uint64_t> Client::ack(std::span<const uint64_t> tags) {
+  impl_->require_connected();
+  return impl_->settle_many(impl_->conn.add_ack(tags), Kind::ack);
+}
+
+void Client::nack(uint64_t tag, const NackOptions& options) {
+  impl_->require_connected();
+  impl_->settle_one(impl_->conn.add_nack({&tag, 1}, options), Kind::nack, tag);
+}
+
+std::vector<uint64_t> Client::nack(std::span<const uint64_t> tags, const NackOptions& options) {
+  impl_->require_connected();
+  return impl_->settle_many(impl_->conn.add_nack(tags, options), Kind::nack);
+}
+
+void Client::touch(uint64_t tag, std::optional<std::chrono::milliseconds> lease) {
+  impl_->require_connected();
+  impl_->settle_one(impl_->conn.add_touch({&tag, 1}, lease), Kind::touch, tag);
+}
+
+std::vector<uint64_t> Client::touch(std::span<const uint64_t> tags,
+                                    std::optional<std::chrono::milliseconds> lease) {
+  impl_->require_connected();
+  return impl_->settle_many(impl_->conn.add_touch(tags, lease), Kind::touch);
+}
+
+void Client::reject(uint64_t tag) {
+  impl_->require_connected();
+  impl_->settle_one(impl_->conn.add_reject({&tag, 1}), Kind::reject, tag);
+}
+
+std::vector<uint64_t> Client::reject(std::span<const uint64_t> tags) {
+  impl_->require_connected();
+  return impl_->settle_many(impl_->conn.add_reject(tags), Kind::reject);
+}
+
+// --- Push consumers -------------------------------------------------------------
+
+uint32_t Client::consume(std::string_view queue, const ConsumeOptions& options) {
+  impl_->require_connected();
+  uint32_t id = impl_->started(impl_->conn.add_consume(queue, options), Kind::consume);
+  impl_->await(id).reply.throw_if_error();
+  return id;
+}
+
+std::vector<Message> Client::deliveries(uint32_t consumer, Timeout timeout) {
+  impl_->require_connected();
+  detail::Connection& conn = impl_->conn;
+  if (!conn.is_consumer(consumer))
+    throw Error(Errc::invalid_argument,
+                "consumer " + std::to_string(consumer) + " is not running on this client");
+  if (timeout && timeout->count() < 0) throw Error(Errc::invalid_argument, "timeout is negative");
+  // Settles buffered with start_ack() and friends give the consumer credit:
+  // they must be on the wire before we wait for more.
+  if (!conn.output().empty()) impl_->write_all();
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+  for (;;) {
+    // Frames already read (e.g. while waiting for another reply) come first.
+    impl_->stash_replies();
+    if (conn.has_deliveries(consumer)) return conn.take_deliveries(consumer);
+    if (conn.consumer_ended(consumer)) {
+      if (const auto& e = conn.consumer_error(consumer)) throw *e;
+      return {};
+    }
+    if (!impl_->read_some(false) && !impl_->wait_readable(deadline)) return {};
+  }
+}
+
+std::vector<Message> Client::cancel(uint32_t consumer) {
+  impl_->require_connected();
+  detail::Connection& conn = impl_->conn;
+  if (!conn.is_consumer(consumer))
+    throw Error(Errc::invalid_argument,
+                "consumer " + std::to_string(consumer) + " is not running on this client");
+  if (!conn.consumer_ended(consumer)) {
+    // An ERROR instead of CANCEL_OK means the broker had just ended the
+    // consumer itself: it is over either way, which is all cancel promises.
+    impl_->await(impl_->started(conn.add_cancel(consumer), Kind::cancel));
+  }
+  std::vector<Message> rest = conn.take_deliveries(consumer);
+  conn.forget_consumer(consumer);
+  return rest;
 }
 
 // --- Pipelining -----------------------------------------------------------------
@@ -281,6 +417,27 @@ Client::Ticket Client::start_send_batch(std::string_view queue,
 Client::Ticket Client::start_receive(std::string_view queue, const ReceiveOptions& options) {
   impl_->require_connected();
   return {impl_->started(impl_->conn.add_receive(queue, options), Kind::receive)};
+}
+
+Client::Ticket Client::start_ack(std::span<const uint64_t> tags) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_ack(tags), Kind::ack)};
+}
+
+Client::Ticket Client::start_nack(std::span<const uint64_t> tags, const NackOptions& options) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_nack(tags, options), Kind::nack)};
+}
+
+Client::Ticket Client::start_touch(std::span<const uint64_t> tags,
+                                   std::optional<std::chrono::milliseconds> lease) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_touch(tags, lease), Kind::touch)};
+}
+
+Client::Ticket Client::start_reject(std::span<const uint64_t> tags) {
+  impl_->require_connected();
+  return {impl_->started(impl_->conn.add_reject(tags), Kind::reject)};
 }
 
 void Client::flush() {

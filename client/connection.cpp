@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "postbox/error.hpp"
 #include "proto/decoder.hpp"
+#include "proto/jobs.hpp"
 #include "proto/messages.hpp"
 #include "proto/properties.hpp"
 
@@ -53,18 +55,57 @@ void check_headers(const Headers& headers) {
       throw Error(Errc::invalid_argument, "header key longer than 65535 bytes");
 }
 
-/// Properties TLV for one message; empty when it has none (the common case
-/// allocates nothing).
-void encode_properties(const std::optional<std::string>& correlation_id,
-                       const std::optional<std::string>& reply_to, const Headers& headers,
-                       std::vector<std::byte>& out) {
+[[noreturn]] void version1(std::string_view what) {
+  throw Error(Errc::invalid_argument,
+              "broker speaks protocol version 1: " + std::string(what) + " needs version 2");
+}
+
+/// A duration option as a u32 of milliseconds on the wire, from `min` up.
+uint32_t wire_ms(std::string_view what, std::chrono::milliseconds ms, int64_t min) {
+  if (ms.count() < min)
+    throw Error(Errc::invalid_argument, std::string(what) + " must be at least " +
+                                            std::to_string(min) + " ms, got " +
+                                            std::to_string(ms.count()));
+  if (ms.count() > std::numeric_limits<uint32_t>::max())
+    throw Error(Errc::invalid_argument, std::string(what) + " of " + std::to_string(ms.count()) +
+                                            " ms is longer than 4294967295 ms");
+  return static_cast<uint32_t>(ms.count());
+}
+
+/// Properties TLV for one message (SendOptions or OutgoingMessage, which
+/// share the field names); empty when it has none (the common case allocates
+/// nothing). `jobs`: the broker speaks version 2, so scheduling is allowed.
+template <class M>
+void encode_properties(const M& m, bool jobs, std::vector<std::byte>& out) {
   out.clear();
-  if (!correlation_id && !reply_to && headers.empty()) return;
-  check_headers(headers);
+  const bool scheduled = m.delay || m.due || m.ttl || m.dedup_key;
+  if (!m.correlation_id && !m.reply_to && m.headers.empty() && !scheduled) return;
+  check_headers(m.headers);
   proto::Properties p;
-  p.correlation_id = correlation_id;
-  p.reply_to = reply_to;
-  p.headers = headers;
+  p.correlation_id = m.correlation_id;
+  p.reply_to = m.reply_to;
+  p.headers = m.headers;
+  if (scheduled && !jobs) version1("a send with delay, due, ttl or dedup_key");
+  if (m.delay) {
+    if (m.delay->count() < 0) throw Error(Errc::invalid_argument, "delay is negative");
+    p.delay_ms = static_cast<uint64_t>(m.delay->count());
+  }
+  if (m.due) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(m.due->time_since_epoch());
+    if (ns.count() < 0) throw Error(Errc::invalid_argument, "due time is before 1970");
+    p.due_ns = static_cast<uint64_t>(ns.count());
+  }
+  if (m.ttl) {
+    if (m.ttl->count() < 1) throw Error(Errc::invalid_argument, "ttl must be at least 1 ms");
+    p.ttl_ms = static_cast<uint64_t>(m.ttl->count());
+  }
+  if (m.dedup_key) {
+    if (m.dedup_key->empty() || m.dedup_key->size() > proto::kMaxDedupKey)
+      throw Error(Errc::invalid_argument, "dedup_key must be 1.." +
+                                              std::to_string(proto::kMaxDedupKey) + " bytes, got " +
+                                              std::to_string(m.dedup_key->size()));
+    p.dedup_key = m.dedup_key;
+  }
   proto::append_properties(p, out);
 }
 
@@ -150,8 +191,11 @@ int connect_unix_socket(const std::string& path) {
 
 uint32_t Connection::next_id() noexcept {
   // Id 0 is what the broker uses for errors not tied to a request
-  // (PROTOCOL.md section 9, resource_limit), so requests never use it.
-  if (++last_id_ == 0) ++last_id_;
+  // (PROTOCOL.md section 9, resource_limit), so requests never use it. After
+  // 2^32 requests the ids wrap; a running consumer keeps its id.
+  do {
+    ++last_id_;
+  } while (last_id_ == 0 || consumers_.contains(last_id_));
   return last_id_;
 }
 
@@ -213,12 +257,13 @@ void encode_send(std::vector<std::byte>& out, uint32_t id, std::string_view queu
 uint32_t Connection::add_send(std::string_view queue, std::string_view payload,
                               const SendOptions& options) {
   uint32_t id = next_id();
+  const bool jobs = version() >= proto::kVersionJobs;
   std::size_t start = out_.size();
   encode_send(out_, id, queue, options.timeout, 1, server_.max_message_size,
               [&](std::size_t, proto::OutgoingMessage& m, std::vector<std::byte>& props) {
                 m.type = options.type;
                 m.priority = options.priority;
-                encode_properties(options.correlation_id, options.reply_to, options.headers, props);
+                encode_properties(options, jobs, props);
                 return payload;
               });
   check_frame_or_undo(start);
@@ -228,13 +273,14 @@ uint32_t Connection::add_send(std::string_view queue, std::string_view payload,
 uint32_t Connection::add_send_batch(std::string_view queue,
                                     std::span<const OutgoingMessage> messages, Timeout timeout) {
   uint32_t id = next_id();
+  const bool jobs = version() >= proto::kVersionJobs;
   std::size_t start = out_.size();
   encode_send(out_, id, queue, timeout, messages.size(), server_.max_message_size,
               [&](std::size_t i, proto::OutgoingMessage& m, std::vector<std::byte>& props) {
                 const auto& in = messages[i];
                 m.type = in.type;
                 m.priority = in.priority;
-                encode_properties(in.correlation_id, in.reply_to, in.headers, props);
+                encode_properties(in, jobs, props);
                 return std::string_view(in.payload);
               });
   check_frame_or_undo(start);
@@ -246,7 +292,7 @@ uint32_t Connection::add_send_batch(std::string_view queue, std::span<const std:
   uint32_t id = next_id();
   std::size_t start = out_.size();
   std::vector<std::byte> shared;  // every message carries the same properties
-  encode_properties(options.correlation_id, options.reply_to, options.headers, shared);
+  encode_properties(options, version() >= proto::kVersionJobs, shared);
   encode_send(out_, id, queue, options.timeout, payloads.size(), server_.max_message_size,
               [&](std::size_t i, proto::OutgoingMessage& m, std::vector<std::byte>& props) {
                 m.type = options.type;
@@ -264,25 +310,112 @@ uint32_t Connection::add_receive(std::string_view queue, const ReceiveOptions& o
     throw Error(Errc::invalid_argument, "a receive needs max_count of at least 1");
   if (options.max_size && *options.max_size == proto::kNoSizeLimit)
     throw Error(Errc::invalid_argument, "max_size 4294967295 is reserved for \"no limit\"");
+  if (!options.ack && (options.detached || options.lease))
+    throw Error(Errc::invalid_argument, "detached and lease need a receive with ack");
+  if (options.ack && options.peek)
+    throw Error(Errc::invalid_argument, "a peek removes nothing, so it cannot lease (ack)");
+  if (options.ack) require_jobs("a receive with ack");
   proto::ReceiveRequest r;
   r.queue = queue;
   r.type = options.type;
-  r.flags = static_cast<uint16_t>((options.except ? proto::kReceiveExcept : 0) |
-                                  (options.truncate ? proto::kReceiveTruncate : 0) |
-                                  (options.peek ? proto::kReceivePeek : 0));
+  r.flags = static_cast<uint16_t>(
+      (options.except ? proto::kReceiveExcept : 0) |
+      (options.truncate ? proto::kReceiveTruncate : 0) | (options.peek ? proto::kReceivePeek : 0) |
+      (options.ack ? proto::kReceiveAck : 0) | (options.detached ? proto::kReceiveDetached : 0));
   r.timeout_ms = wire_timeout(options.timeout);
   r.max_size = options.max_size.value_or(proto::kNoSizeLimit);
   r.max_count = options.max_count;
+  if (options.lease) r.lease_ms = wire_ms("lease", *options.lease, 1);
   uint32_t id = next_id();
   proto::encode(r, out_, id);
   return id;
 }
 
 uint32_t Connection::add_admin(proto::Kind kind, const std::string& json) {
+  if (kind == proto::Kind::move) require_jobs("move");
   uint32_t id = next_id();
   std::size_t start = out_.size();
   proto::encode_json(kind, json, out_, id);
   check_frame_or_undo(start);
+  return id;
+}
+
+uint32_t Connection::add_settle(proto::Kind kind, std::span<const uint64_t> tags, uint32_t ms,
+                                uint16_t priority) {
+  if (tags.empty()) throw Error(Errc::invalid_argument, "a settle needs at least one delivery tag");
+  if (std::find(tags.begin(), tags.end(), uint64_t{0}) != tags.end())
+    throw Error(Errc::invalid_argument,
+                "delivery tag 0 names no lease (the message was not received with ack)");
+  if (tags.size() > std::numeric_limits<uint32_t>::max())
+    throw Error(Errc::invalid_argument, "too many delivery tags in one settle");
+  uint32_t id = next_id();
+  std::size_t start = out_.size();
+  proto::encode_settle(kind, ms, priority, tags, out_, id);
+  check_frame_or_undo(start);
+  return id;
+}
+
+uint32_t Connection::add_ack(std::span<const uint64_t> tags) {
+  require_jobs("ack");
+  return add_settle(proto::Kind::ack, tags, 0, proto::kKeepPriority);
+}
+
+uint32_t Connection::add_nack(std::span<const uint64_t> tags, const NackOptions& options) {
+  require_jobs("nack");
+  uint32_t delay = wire_ms("nack delay", options.delay, 0);
+  // Not value_or(): the optional holds a uint8_t, which would cut 0xFFFF to 255.
+  uint16_t priority = options.priority ? uint16_t{*options.priority} : proto::kKeepPriority;
+  return add_settle(proto::Kind::nack, tags, delay, priority);
+}
+
+uint32_t Connection::add_touch(std::span<const uint64_t> tags,
+                               std::optional<std::chrono::milliseconds> lease) {
+  require_jobs("touch");
+  // 0 on the wire: the lease's original length.
+  uint32_t ms = lease ? wire_ms("lease", *lease, 1) : 0;
+  return add_settle(proto::Kind::touch, tags, ms, proto::kKeepPriority);
+}
+
+uint32_t Connection::add_reject(std::span<const uint64_t> tags) {
+  require_jobs("reject");
+  return add_settle(proto::Kind::reject, tags, 0, proto::kKeepPriority);
+}
+
+uint32_t Connection::add_consume(std::string_view queue, const ConsumeOptions& options) {
+  check_queue(queue);
+  if (options.max_size && *options.max_size == proto::kNoSizeLimit)
+    throw Error(Errc::invalid_argument, "max_size 4294967295 is reserved for \"no limit\"");
+  if (!options.ack && (options.prefetch || options.lease))
+    throw Error(Errc::invalid_argument,
+                "prefetch and lease need a consumer with ack (without it the broker pushes as "
+                "fast as the connection reads)");
+  if (options.ack && options.prefetch && *options.prefetch == 0)
+    throw Error(Errc::invalid_argument, "prefetch must be at least 1");
+  require_jobs("consume");
+  proto::ConsumeRequest r;
+  r.queue = queue;
+  r.type = options.type;
+  r.flags = static_cast<uint16_t>((options.except ? proto::kReceiveExcept : 0) |
+                                  (options.truncate ? proto::kReceiveTruncate : 0) |
+                                  (options.ack ? proto::kReceiveAck : 0));
+  if (options.ack) r.prefetch = options.prefetch.value_or(ConsumeOptions::kDefaultPrefetch);
+  if (options.lease) r.lease_ms = wire_ms("lease", *options.lease, 1);
+  r.max_size = options.max_size.value_or(proto::kNoSizeLimit);
+  uint32_t id = next_id();
+  proto::encode(r, out_, id);
+  consumers_[id];
+  return id;
+}
+
+uint32_t Connection::add_cancel(uint32_t consumer) {
+  auto it = consumers_.find(consumer);
+  if (it == consumers_.end() || it->second.ended || it->second.cancelling)
+    throw Error(Errc::invalid_argument,
+                "consumer " + std::to_string(consumer) + " is not running on this connection");
+  uint32_t id = next_id();
+  proto::encode(proto::CancelRequest{consumer}, out_, id);
+  it->second.cancelling = true;
+  cancels_[id] = consumer;
   return id;
 }
 
@@ -331,20 +464,62 @@ void Connection::commit_input(std::size_t n) noexcept {
 }
 
 std::optional<RawReply> Connection::next_reply() {
-  std::span<const std::byte> input(in_.data() + in_begin_, in_end_ - in_begin_);
-  auto r = proto::decode_frame(input, reply_limit());
-  switch (r.status) {
-    case proto::DecodeStatus::need_more:
-      return std::nullopt;
-    case proto::DecodeStatus::error:
-      throw Error(Errc::protocol_error,
-                  std::string("malformed frame from the broker: ") + (r.error ? r.error : "?"));
-    case proto::DecodeStatus::frame:
-      break;
+  for (;;) {
+    std::span<const std::byte> input(in_.data() + in_begin_, in_end_ - in_begin_);
+    auto r = proto::decode_frame(input, reply_limit());
+    switch (r.status) {
+      case proto::DecodeStatus::need_more:
+        return std::nullopt;
+      case proto::DecodeStatus::error:
+        throw Error(Errc::protocol_error,
+                    std::string("malformed frame from the broker: ") + (r.error ? r.error : "?"));
+      case proto::DecodeStatus::frame:
+        break;
+    }
+    RawReply reply = decode(r.frame.header.kind, r.frame.header.request_id, r.frame.body);
+    in_begin_ += r.consumed;
+    if (!route(reply)) return reply;
   }
-  RawReply reply = decode(r.frame.header.kind, r.frame.header.request_id, r.frame.body);
-  in_begin_ += r.consumed;
-  return reply;
+}
+
+bool Connection::route(RawReply& r) {
+  using proto::Kind;
+  if (r.kind == Kind::deliver) {
+    auto it = consumers_.find(r.request_id);
+    if (it == consumers_.end() || it->second.ended)
+      throw Error(Errc::protocol_error, "DELIVER for request " + std::to_string(r.request_id) +
+                                            ", which is no running consumer, from the broker");
+    auto& buffer = it->second.messages;
+    if (buffer.empty()) {
+      buffer = std::move(r.reply.messages);
+    } else {
+      buffer.insert(buffer.end(), std::make_move_iterator(r.reply.messages.begin()),
+                    std::make_move_iterator(r.reply.messages.end()));
+    }
+    return true;
+  }
+  if (auto c = cancels_.find(r.request_id); c != cancels_.end()) {
+    // CANCEL_OK, or an ERROR because the consumer had just ended: either way
+    // nothing more is pushed to it.
+    if (auto it = consumers_.find(c->second); it != consumers_.end()) it->second.ended = true;
+    cancels_.erase(c);
+    return false;
+  }
+  auto it = consumers_.find(r.request_id);
+  if (it == consumers_.end()) return false;
+  Consumer& c = it->second;
+  if (r.kind == Kind::consume) {
+    c.confirmed = true;
+    return false;
+  }
+  if (r.kind != Kind::error) return false;  // the transport refuses the wrong kind
+  if (!c.confirmed) {                       // the CONSUME failed: this is its reply
+    consumers_.erase(it);
+    return false;
+  }
+  c.ended = true;
+  c.error.emplace(static_cast<Errc>(r.reply.error.value()), r.reply.error_message);
+  return true;
 }
 
 RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
@@ -360,6 +535,11 @@ RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
     out.reply.error_message = std::string(e->message);
     return out;
   }
+  if (kind == Kind::deliver) {  // 0x8018 has the reply bit but answers no request of its kind
+    out.kind = Kind::deliver;
+    out.reply.messages = decode_messages(body);
+    return out;
+  }
   if (!proto::is_reply(kind)) throw malformed("frame (a request kind)");
   out.kind = static_cast<Kind>(static_cast<uint16_t>(kind) & ~proto::kReplyBit);
   switch (out.kind) {
@@ -371,10 +551,17 @@ RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
       return out;
     }
     case Kind::send: {
-      auto s = proto::decode_send_reply(body);
+      auto s = proto::decode_send_reply(body, version());
       if (!s) throw malformed("SEND reply");
+      for (const auto& d : s->duplicates)
+        if (d.index >= s->count) throw malformed("SEND reply (duplicate index out of range)");
       out.reply.first_id = s->first_id;
       out.reply.count = s->count;
+      out.reply.duplicates.reserve(s->duplicates.size());
+      for (const auto& d : s->duplicates) out.reply.duplicates.push_back({d.index, d.existing_id});
+      // SendResult's lookups search by index.
+      std::sort(out.reply.duplicates.begin(), out.reply.duplicates.end(),
+                [](const SendDuplicate& a, const SendDuplicate& b) { return a.index < b.index; });
       return out;
     }
     case Kind::receive:
@@ -385,12 +572,28 @@ RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
     case Kind::purge:
     case Kind::stat:
     case Kind::list:
+    case Kind::move:
       out.json = as_string(body);
       return out;
+    case Kind::ack:
+    case Kind::nack:
+    case Kind::touch:
+    case Kind::reject: {
+      auto s = proto::decode_settle_reply(body);
+      if (!s) throw malformed("settle reply");
+      out.reply.settled = s->settled;
+      out.reply.missing = std::move(s->missing);
+      return out;
+    }
+    case Kind::consume:
+    case Kind::cancel:
+      if (!body.empty()) throw malformed("CONSUME or CANCEL reply (a non-empty body)");
+      return out;
+    case Kind::deliver:  // handled above: its kind has no request
     case Kind::error:
       break;
   }
-  // Version 1 has no other reply kinds (PROTOCOL.md section 10).
+  // No other reply kinds in version 2 (PROTOCOL.md section 10).
   throw malformed("frame (unknown reply kind " + std::to_string(static_cast<uint16_t>(kind)) + ")");
 }
 
@@ -406,6 +609,47 @@ void Connection::accept_hello(const RawReply& reply) {
     throw Error(Errc::protocol_error, "the broker announced an invalid frame limit of " +
                                           std::to_string(s.max_frame_body) + " bytes");
   server_ = s;
+}
+
+uint16_t Connection::version() const noexcept {
+  return server_.version != 0 ? server_.version : proto::kVersion;
+}
+
+void Connection::require_jobs(std::string_view what) const {
+  if (version() < proto::kVersionJobs) version1(what);
+}
+
+// --- Push consumers ----------------------------------------------------------
+
+bool Connection::is_consumer(uint32_t consumer) const noexcept {
+  return consumers_.contains(consumer);
+}
+
+bool Connection::has_deliveries(uint32_t consumer) const noexcept {
+  auto it = consumers_.find(consumer);
+  return it != consumers_.end() && !it->second.messages.empty();
+}
+
+std::vector<Message> Connection::take_deliveries(uint32_t consumer) {
+  auto it = consumers_.find(consumer);
+  if (it == consumers_.end()) return {};
+  return std::exchange(it->second.messages, {});
+}
+
+bool Connection::consumer_ended(uint32_t consumer) const noexcept {
+  auto it = consumers_.find(consumer);
+  return it == consumers_.end() || it->second.ended;
+}
+
+const std::optional<Error>& Connection::consumer_error(uint32_t consumer) const {
+  static const std::optional<Error> none;
+  auto it = consumers_.find(consumer);
+  return it == consumers_.end() ? none : it->second.error;
+}
+
+void Connection::forget_consumer(uint32_t consumer) noexcept {
+  consumers_.erase(consumer);
+  std::erase_if(cancels_, [&](const auto& c) { return c.second == consumer; });
 }
 
 }  // namespace postbox::detail

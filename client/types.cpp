@@ -1,5 +1,7 @@
-// Spellings of the public enums and Reply's error helper.
+// Spellings of the public enums, SendResult's lookups and Reply's error helper.
 #include "postbox/types.hpp"
+
+#include <algorithm>
 
 #include "postbox/error.hpp"
 
@@ -21,6 +23,27 @@ std::optional<Overflow> parse_overflow(std::string_view s) noexcept {
   for (auto o : {Overflow::reject, Overflow::drop_oldest, Overflow::drop_lowest_priority})
     if (s == to_string(o)) return o;
   return std::nullopt;
+}
+
+namespace {
+
+/// duplicates are sorted by index (the client sorts what the broker sent).
+const SendDuplicate* find_duplicate(const std::vector<SendDuplicate>& duplicates,
+                                    uint32_t index) noexcept {
+  auto it = std::lower_bound(duplicates.begin(), duplicates.end(), index,
+                             [](const SendDuplicate& d, uint32_t i) { return d.index < i; });
+  return it != duplicates.end() && it->index == index ? &*it : nullptr;
+}
+
+}  // namespace
+
+uint64_t SendResult::id(uint32_t index) const noexcept {
+  const SendDuplicate* d = find_duplicate(duplicates, index);
+  return d ? d->existing_id : first_id + index;
+}
+
+bool SendResult::duplicate(uint32_t index) const noexcept {
+  return find_duplicate(duplicates, index) != nullptr;
 }
 
 void Reply::throw_if_error() const {

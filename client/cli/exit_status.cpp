@@ -23,6 +23,8 @@ int exit_status(Errc code) noexcept {
       return kExitUnreachable;
     case Errc::too_big:
       return kExitTooBig;
+    case Errc::no_such_lease:
+      return kExitNoSuchLease;
     case Errc::protocol_error:
     case Errc::unsupported_version:
     case Errc::invalid_argument:

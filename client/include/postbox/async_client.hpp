@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -73,21 +74,48 @@ class AsyncClient {
   Awaitable<uint64_t> purge(std::string_view queue);
   Awaitable<QueueStat> stat(std::string_view queue);
   Awaitable<std::vector<QueueSummary>> list();
+  /// See Client::move().
+  Awaitable<uint64_t> move(std::string_view source, std::string_view destination,
+                           const MoveOptions& options = {});
 
-  /// Returns the message's id.
-  Awaitable<uint64_t> send(std::string_view queue, std::string_view payload,
-                           const SendOptions& options = {});
-  /// All or none; returns the first id.
-  Awaitable<uint64_t> send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
-                                 Timeout timeout = kForever);
-  Awaitable<uint64_t> send_batch(std::string_view queue, std::span<const std::string> payloads,
-                                 const SendOptions& options = {});
+  /// The result converts to the message's id (see Client::send()).
+  Awaitable<SendResult> send(std::string_view queue, std::string_view payload,
+                             const SendOptions& options = {});
+  /// All or none; the result converts to the first id.
+  Awaitable<SendResult> send_batch(std::string_view queue,
+                                   std::span<const OutgoingMessage> messages,
+                                   Timeout timeout = kForever);
+  Awaitable<SendResult> send_batch(std::string_view queue, std::span<const std::string> payloads,
+                                   const SendOptions& options = {});
   /// std::nullopt when no message matched within the timeout.
   Awaitable<std::optional<Message>> receive(std::string_view queue,
                                             const ReceiveOptions& options = {});
   /// Up to `max_count` messages; empty when none matched within the timeout.
   Awaitable<std::vector<Message>> receive_many(std::string_view queue, uint32_t max_count,
                                                ReceiveOptions options = {});
+
+  // Leases, as in Client: the single-tag forms throw Error(no_such_lease) for
+  // a tag that names no lease; the batch forms return those tags.
+  Awaitable<void> ack(uint64_t tag);
+  Awaitable<std::vector<uint64_t>> ack(std::span<const uint64_t> tags);
+  Awaitable<void> nack(uint64_t tag, NackOptions options = {});
+  Awaitable<std::vector<uint64_t>> nack(std::span<const uint64_t> tags, NackOptions options = {});
+  Awaitable<void> touch(uint64_t tag, std::optional<std::chrono::milliseconds> lease = {});
+  Awaitable<std::vector<uint64_t>> touch(std::span<const uint64_t> tags,
+                                         std::optional<std::chrono::milliseconds> lease = {});
+  Awaitable<void> reject(uint64_t tag);
+  Awaitable<std::vector<uint64_t>> reject(std::span<const uint64_t> tags);
+
+  /// Push consumers, as in Client: consume() completes once the broker
+  /// accepted it and returns its id; deliveries() completes with every
+  /// message pushed to it and not yet returned, as soon as there is one
+  /// (one deliveries() may wait per consumer); it throws the Error that ended
+  /// the consumer once its messages are taken. cancel() stops it and returns
+  /// what deliveries() had not returned; a deliveries() still waiting then
+  /// completes empty.
+  Awaitable<uint32_t> consume(std::string_view queue, const ConsumeOptions& options = {});
+  Awaitable<std::vector<Message>> deliveries(uint32_t consumer);
+  Awaitable<std::vector<Message>> cancel(uint32_t consumer);
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // postbox::Client: a blocking connection to postboxd, with optional pipelining.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,14 @@ namespace postbox {
 /// Pipelining: start_send()/start_receive() buffer requests without waiting,
 /// flush() writes them all at once, wait() returns one request's reply
 /// (replies to other requests that arrive first are kept for their wait()).
+///
+/// Jobs (protocol version 2): a receive with ReceiveOptions::ack leases the
+/// message; settle the lease by Message::delivery_tag with ack() (done),
+/// nack() (back to the queue), touch() (extend) or reject() (dead-letter).
+/// consume() starts a push consumer whose messages deliveries() returns;
+/// run_consumer() (postbox/consumer.hpp) is the loop around it. Against a
+/// version 1 broker these throw Error(invalid_argument, "broker speaks
+/// protocol version 1: ...") before anything is sent.
 ///
 /// Not thread-safe: use one Client per thread, or guard it. A moved-from
 /// Client may only be destroyed or assigned to.
@@ -70,18 +79,27 @@ class Client {
   uint64_t purge(std::string_view queue);
   QueueStat stat(std::string_view queue);
   std::vector<QueueSummary> list();
+  /// Moves up to options.count ready messages (all by default) matching
+  /// options.type from `source` to the end of `destination`, in queue order,
+  /// keeping their type, priority, properties, payload, sender and enqueue
+  /// time (delivery count restarts). Stops early when `destination` is full.
+  /// Needs read on source and write on destination. Returns how many moved.
+  uint64_t move(std::string_view source, std::string_view destination,
+                const MoveOptions& options = {});
 
   // --- Data path --------------------------------------------------------
 
-  /// Sends one message; returns its id.
-  uint64_t send(std::string_view queue, std::string_view payload, const SendOptions& options = {});
-  /// Sends messages in one request, all or none; returns the first id (the
-  /// others follow consecutively). An empty batch is invalid_argument.
-  uint64_t send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
-                      Timeout timeout = kForever);
+  /// Sends one message. The result converts to its id (the held message's
+  /// when options.dedup_key made it a duplicate; then duplicate() is true).
+  SendResult send(std::string_view queue, std::string_view payload,
+                  const SendOptions& options = {});
+  /// Sends messages in one request, all or none; ids are consecutive from
+  /// first_id (the result converts to it). An empty batch is invalid_argument.
+  SendResult send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
+                        Timeout timeout = kForever);
   /// Same, every payload with `options`' type, priority and properties.
-  uint64_t send_batch(std::string_view queue, std::span<const std::string> payloads,
-                      const SendOptions& options = {});
+  SendResult send_batch(std::string_view queue, std::span<const std::string> payloads,
+                        const SendOptions& options = {});
   /// Receives one message; std::nullopt when none matched within the timeout.
   std::optional<Message> receive(std::string_view queue, const ReceiveOptions& options = {});
   /// Receives up to `max_count` messages (overriding options.max_count) that
@@ -89,6 +107,53 @@ class Client {
   /// when none matched.
   std::vector<Message> receive_many(std::string_view queue, uint32_t max_count,
                                     ReceiveOptions options = {});
+
+  // --- Leases (receive with ack, consumers with ack) ---------------------
+  //
+  // A connection may settle its own leases and the detached leases of queues
+  // it may read. The single-tag forms throw Error(Errc::no_such_lease) when
+  // the tag names no such lease (expired, settled already, or not ours); the
+  // batch forms settle what they can in one request and return the tags that
+  // named none. A tag of 0 (a message received without ack) is invalid_argument.
+
+  /// Done: the message is removed.
+  void ack(uint64_t tag);
+  std::vector<uint64_t> ack(std::span<const uint64_t> tags);
+  /// Back to its place in the queue, after options.delay, with
+  /// options.priority if given; its delivery count stays (next delivery + 1).
+  void nack(uint64_t tag, const NackOptions& options = {});
+  std::vector<uint64_t> nack(std::span<const uint64_t> tags, const NackOptions& options = {});
+  /// Extends the lease to `lease` from now (nullopt: its original length).
+  void touch(uint64_t tag, std::optional<std::chrono::milliseconds> lease = std::nullopt);
+  std::vector<uint64_t> touch(std::span<const uint64_t> tags,
+                              std::optional<std::chrono::milliseconds> lease = std::nullopt);
+  /// To the queue's dead-letter queue with its history (dropped without one).
+  void reject(uint64_t tag);
+  std::vector<uint64_t> reject(std::span<const uint64_t> tags);
+
+  // --- Push consumers ---------------------------------------------------
+
+  /// Starts a push consumer and waits for the broker to accept it; returns
+  /// its id. From then on the broker pushes matching messages (with ack: up
+  /// to the prefetch unsettled at once; settling gives credit back), fairly
+  /// across the consumers of the queue, the best match first. Messages
+  /// arrive while any call reads from the connection and wait for
+  /// deliveries(). Several consumers may run on one Client.
+  uint32_t consume(std::string_view queue, const ConsumeOptions& options = {});
+  /// Every message pushed to `consumer` and not yet returned, oldest first,
+  /// waiting up to `timeout` for the first (kNoWait: only what is readable
+  /// now). Empty when none came in time, or early when a signal interrupted
+  /// the wait (EINTR), so a signal handler's flag can be checked. Writes
+  /// buffered requests first. Throws the Error that ended the consumer
+  /// (queue_removed, shutting_down) once its messages are taken; invalid_argument
+  /// for an id that is not a consumer of this client.
+  /// To wait in poll() instead: call deliveries(c, kNoWait) until it returns
+  /// empty, then poll native_handle() for POLLIN.
+  std::vector<Message> deliveries(uint32_t consumer, Timeout timeout = kForever);
+  /// Stops `consumer` and forgets it: no message is pushed to it after this.
+  /// Returns the messages pushed before the stop that deliveries() had not
+  /// returned; with ack they stay leased to this connection (settle them).
+  std::vector<Message> cancel(uint32_t consumer);
 
   // --- Pipelining -------------------------------------------------------
 
@@ -101,6 +166,12 @@ class Client {
                           const SendOptions& options = {});
   /// Buffers a receive; options.max_count messages at most.
   Ticket start_receive(std::string_view queue, const ReceiveOptions& options = {});
+  /// Buffer settles; the Reply's `settled` and `missing` tell the outcome.
+  Ticket start_ack(std::span<const uint64_t> tags);
+  Ticket start_nack(std::span<const uint64_t> tags, const NackOptions& options = {});
+  Ticket start_touch(std::span<const uint64_t> tags,
+                     std::optional<std::chrono::milliseconds> lease = std::nullopt);
+  Ticket start_reject(std::span<const uint64_t> tags);
   /// Writes every buffered request.
   void flush();
   /// Flushes, then blocks until `ticket`'s reply arrives. A failed request is

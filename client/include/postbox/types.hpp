@@ -25,10 +25,10 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// A message as received.
 struct Message {
-  uint64_t id = 0;       ///< assigned by the broker at send, unique per queue
-  int64_t type = 1;      ///< msgrcv-style type, >= 1
-  uint8_t priority = 0;  ///< 0..255, higher is delivered first
-  std::string payload = {};   ///< binary-safe
+  uint64_t id = 0;           ///< assigned by the broker at send, unique per queue
+  int64_t type = 1;          ///< msgrcv-style type, >= 1
+  uint8_t priority = 0;      ///< 0..255, higher is delivered first
+  std::string payload = {};  ///< binary-safe
   std::optional<std::string> correlation_id = std::nullopt;
   std::optional<std::string> reply_to = std::nullopt;
   Headers headers = {};
@@ -48,6 +48,19 @@ struct SendOptions {
   std::optional<std::string> correlation_id = std::nullopt;
   std::optional<std::string> reply_to = std::nullopt;  ///< a queue name
   Headers headers = {};
+  // Scheduling (protocol version 2; a version 1 broker refuses them with
+  // invalid_argument before anything is sent). They travel as properties and
+  // stay in the message as sent.
+  /// Invisible to receivers until this long after the send.
+  std::optional<std::chrono::milliseconds> delay = std::nullopt;
+  /// Invisible until this time; with `delay` as well, the later of the two wins.
+  std::optional<std::chrono::system_clock::time_point> due = std::nullopt;
+  /// Discarded (or dead-lettered) this long after the send if still queued; >= 1 ms.
+  std::optional<std::chrono::milliseconds> ttl = std::nullopt;
+  /// 1..1024 bytes. While the queue holds a message with this key (ready,
+  /// delayed or leased), a send with the same key adds nothing: SendResult
+  /// lists it as a duplicate with the held message's id.
+  std::optional<std::string> dedup_key = std::nullopt;
 };
 
 /// One message of a send_batch() with its own type, priority and properties.
@@ -58,18 +71,88 @@ struct OutgoingMessage {
   std::optional<std::string> correlation_id = std::nullopt;
   std::optional<std::string> reply_to = std::nullopt;
   Headers headers = {};
+  std::optional<std::chrono::milliseconds> delay = std::nullopt;  ///< as in SendOptions
+  std::optional<std::chrono::system_clock::time_point> due = std::nullopt;
+  std::optional<std::chrono::milliseconds> ttl = std::nullopt;
+  std::optional<std::string> dedup_key = std::nullopt;
+};
+
+/// A message of a send that was not added because the queue already held one
+/// with its dedup_key.
+struct SendDuplicate {
+  uint32_t index = 0;        ///< its position in the send (0 for a single send)
+  uint64_t existing_id = 0;  ///< the id of the held message
+  bool operator==(const SendDuplicate&) const = default;
+};
+
+/// What a send did. Every message of it got an id slot, first_id ..
+/// first_id + count - 1; duplicates (see SendOptions::dedup_key) were not
+/// added, and id() names the held message for them instead.
+struct SendResult {
+  uint64_t first_id = 0;
+  uint32_t count = 0;
+  std::vector<SendDuplicate> duplicates = {};  ///< in index order
+
+  /// The id of message `index`: its own, or the held message's for a duplicate.
+  uint64_t id(uint32_t index = 0) const noexcept;
+  /// True when message `index` was a duplicate and was not added.
+  bool duplicate(uint32_t index = 0) const noexcept;
+  /// id(0): code written when send() returned the id keeps compiling.
+  operator uint64_t() const noexcept { return id(0); }
 };
 
 /// Which message to take and how (msgrcv semantics).
 struct ReceiveOptions {
   int64_t type =
       0;  ///< 0: any; >0: exactly this type (or any other with except); <0: lowest type <= |type|
-  bool except = false;               ///< MSG_EXCEPT: the first message whose type is not `type`
-  Timeout timeout = kForever;        ///< how long to wait for a matching message
+  bool except = false;         ///< MSG_EXCEPT: the first message whose type is not `type`
+  Timeout timeout = kForever;  ///< how long to wait for a matching message
   std::optional<uint32_t> max_size = std::nullopt;  ///< largest payload accepted; nullopt: no limit
   bool truncate = false;   ///< MSG_NOERROR: cut longer payloads instead of failing with too_big
   bool peek = false;       ///< return the message without removing it
   uint32_t max_count = 1;  ///< receive_many(): up to this many messages in one reply (>= 1)
+  // Leases (protocol version 2). With ack, a delivered message is leased to
+  // this connection instead of removed: Message::delivery_tag names the lease
+  // for Client::ack/nack/touch/reject. An unsettled lease returns the message
+  // to its place when it expires, or when the connection closes.
+  bool ack = false;
+  /// With ack: the lease outlives the connection and ends only when settled or
+  /// expired, so another connection (e.g. `postbox ack TAG`) may settle it.
+  bool detached = false;
+  /// With ack: the lease's length, 1 ms .. ~49 days; nullopt: the queue's default.
+  std::optional<std::chrono::milliseconds> lease = std::nullopt;
+};
+
+/// How nack() returns a leased message to its queue.
+struct NackOptions {
+  std::chrono::milliseconds delay{0};              ///< invisible this long first (0: ready at once)
+  std::optional<uint8_t> priority = std::nullopt;  ///< a new priority; nullopt keeps it
+};
+
+/// A push consumer (Client::consume): the broker sends matching messages as
+/// they arrive instead of one RECEIVE per message. Selector as in ReceiveOptions.
+struct ConsumeOptions {
+  int64_t type = 0;
+  bool except = false;
+  bool truncate = false;
+  std::optional<uint32_t> max_size = std::nullopt;  ///< largest payload accepted; nullopt: no limit
+  /// Lease every pushed message (settle each by its delivery_tag) instead of
+  /// removing it when pushed.
+  bool ack = false;
+  /// With ack: the most unsettled messages pushed at once (>= 1); nullopt:
+  /// kDefaultPrefetch. Without ack it must stay unset: the broker pushes as
+  /// fast as the connection reads.
+  std::optional<uint32_t> prefetch = std::nullopt;
+  /// With ack: each lease's length; nullopt: the queue's default.
+  std::optional<std::chrono::milliseconds> lease = std::nullopt;
+
+  static constexpr uint32_t kDefaultPrefetch = 64;
+};
+
+/// Which messages move() takes: ready ones in queue order.
+struct MoveOptions {
+  std::optional<uint64_t> count = std::nullopt;  ///< at most this many; nullopt: all
+  int64_t type = 0;                              ///< a receive selector without except (0: any)
 };
 
 /// What a queue does when a send finds it full.
@@ -86,6 +169,29 @@ struct QueueOptions {
   std::optional<uint32_t> max_message_size = std::nullopt;
   std::optional<uint32_t> mode = std::nullopt;  ///< permission bits, e.g. 0660
   std::optional<Overflow> overflow = std::nullopt;
+  // Protocol version 2:
+  /// A message delivered this many times and returned again goes to the
+  /// dead-letter queue (0: unlimited).
+  std::optional<uint32_t> max_deliveries = std::nullopt;
+  /// Where rejected, too often delivered and expired messages go; "" for none.
+  std::optional<std::string> dead_letter = std::nullopt;
+  /// Lease length of receives and consumers that give none; >= 1 ms.
+  std::optional<std::chrono::milliseconds> lease = std::nullopt;
+  /// TTL of messages sent without one; 0 for none.
+  std::optional<std::chrono::milliseconds> ttl = std::nullopt;
+};
+
+/// One push consumer of a queue, as STAT reports it.
+struct ConsumerStat {
+  uint32_t consumer = 0;    ///< its id (the CONSUME's request id) on its connection
+  uint64_t connection = 0;  ///< the broker's number for that connection
+  uint32_t pid = 0;         ///< the consuming process
+  int64_t type = 0;
+  bool except = false;
+  bool ack = false;
+  uint32_t prefetch = 0;
+  uint64_t unacked = 0;  ///< messages pushed to it and not settled yet
+  bool operator==(const ConsumerStat&) const = default;
 };
 
 /// A queue's limits, counters and waiters (the STAT reply).
@@ -112,6 +218,25 @@ struct QueueStat {
   uint64_t blocked_senders = 0;
   uint64_t blocked_receivers = 0;
   std::map<unsigned, uint64_t> depth_per_priority = {};  ///< priority -> messages queued
+  // Protocol version 2 (zero / empty from a version 1 broker). depth counts
+  // ready messages only; the limits count ready + delayed + leased.
+  uint32_t max_deliveries = 0;   ///< 0: unlimited
+  std::string dead_letter = {};  ///< "": none
+  uint64_t lease_ms = 0;         ///< default lease length
+  uint64_t ttl_ms = 0;           ///< default TTL, 0: none
+  uint64_t leased = 0;           ///< delivered with ack and not settled
+  uint64_t delayed = 0;          ///< waiting for their due time
+  uint64_t acked_total = 0;
+  uint64_t nacked_total = 0;
+  uint64_t redelivered_total = 0;  ///< deliveries with delivery_count > 1
+  uint64_t lease_expired_total = 0;
+  uint64_t expired_total = 0;        ///< TTL ran out
+  uint64_t dead_lettered_total = 0;  ///< sent to the dead-letter queue
+  uint64_t discarded_total = 0;  ///< would have been dead-lettered, but there was none (or full)
+  uint64_t deduplicated_total = 0;
+  uint64_t moved_in_total = 0;
+  uint64_t moved_out_total = 0;
+  std::vector<ConsumerStat> consumers = {};
 };
 
 /// The DECLARE reply.
@@ -137,15 +262,20 @@ struct ServerInfo {
 
 /// The outcome of one pipelined request (Client::wait()).
 struct Reply {
-  std::error_code error;          ///< empty on success, else a postbox::Errc
+  std::error_code error;               ///< empty on success, else a postbox::Errc
   std::string error_message = {};      ///< the broker's text for `error`, may be empty
-  uint64_t first_id = 0;          ///< send: ids are first_id .. first_id + count - 1
-  uint32_t count = 0;             ///< send: messages queued
+  uint64_t first_id = 0;               ///< send: ids are first_id .. first_id + count - 1
+  uint32_t count = 0;                  ///< send: id slots, one per message (duplicates included)
   std::vector<Message> messages = {};  ///< receive: empty on no_message
+  std::vector<SendDuplicate> duplicates = {};  ///< send: messages not added (dedup_key held)
+  uint32_t settled = 0;                        ///< ack/nack/touch/reject: leases settled
+  std::vector<uint64_t> missing = {};          ///< ack/nack/touch/reject: tags that named no lease
 
   bool ok() const noexcept { return !error; }
   /// Throws postbox::Error for a failed request (no_message included).
   void throw_if_error() const;
+  /// A send's outcome: first_id, count and duplicates.
+  SendResult send_result() const { return {first_id, count, duplicates}; }
 };
 
 }  // namespace postbox

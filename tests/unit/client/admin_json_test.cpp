@@ -33,6 +33,57 @@ TEST(AdminJson, DeclareRequestHasOnlyTheOptionsSet) {
                         R"("overflow":"drop-oldest"})"));
 }
 
+TEST(AdminJson, DeclareRequestCarriesTheVersion2Keys) {
+  QueueOptions o;
+  o.max_deliveries = 5;
+  o.dead_letter = "jobs.dead";
+  o.lease = std::chrono::seconds(30);
+  o.ttl = std::chrono::milliseconds(0);
+  EXPECT_FALSE(declare_needs_jobs({}));
+  EXPECT_TRUE(declare_needs_jobs(o));
+  EXPECT_EQ(json::parse(declare_request("jobs", o)),
+            json::parse(R"({"queue":"jobs","max_deliveries":5,"dead_letter":"jobs.dead",)"
+                        R"("lease_ms":30000,"ttl_ms":0})"));
+}
+
+TEST(AdminJson, MoveRequestHasCountAndTypeOnlyWhenSet) {
+  EXPECT_EQ(json::parse(move_request("a", "b", {})),
+            json::parse(R"({"source":"a","destination":"b"})"));
+  EXPECT_EQ(json::parse(move_request("a", "b", {.count = 3, .type = -2})),
+            json::parse(R"({"source":"a","destination":"b","count":3,"type":-2})"));
+  EXPECT_EQ(parse_move_reply(R"({"moved": 7})"), 7u);
+}
+
+TEST(AdminJson, StatReplyOfAVersion2BrokerParsesTheNewKeysAndConsumers) {
+  json j = json::parse(kStat);
+  j.update(json::parse(R"({"max_deliveries": 3, "dead_letter": "dlq", "lease_ms": 30000,
+    "ttl_ms": 0, "leased": 2, "delayed": 1, "acked_total": 10, "nacked_total": 4,
+    "redelivered_total": 4, "lease_expired_total": 1, "expired_total": 2,
+    "dead_lettered_total": 3, "discarded_total": 1, "deduplicated_total": 6,
+    "moved_in_total": 7, "moved_out_total": 8,
+    "consumers": [{"consumer": 3, "connection": 9, "pid": 1234, "type": -5, "except": false,
+                   "ack": true, "prefetch": 16, "unacked": 2}]})"));
+  QueueStat s = parse_stat_reply(j.dump());
+  EXPECT_EQ(s.max_deliveries, 3u);
+  EXPECT_EQ(s.dead_letter, "dlq");
+  EXPECT_EQ(s.lease_ms, 30000u);
+  EXPECT_EQ(s.leased, 2u);
+  EXPECT_EQ(s.delayed, 1u);
+  EXPECT_EQ(s.acked_total, 10u);
+  EXPECT_EQ(s.lease_expired_total, 1u);
+  EXPECT_EQ(s.dead_lettered_total, 3u);
+  EXPECT_EQ(s.deduplicated_total, 6u);
+  EXPECT_EQ(s.moved_out_total, 8u);
+  EXPECT_EQ(s.consumers, (std::vector<ConsumerStat>{{3, 9, 1234, -5, false, true, 16, 2}}));
+  // A version 1 broker sends none of them.
+  QueueStat old = parse_stat_reply(kStat);
+  EXPECT_EQ(old.leased, 0u);
+  EXPECT_TRUE(old.consumers.empty());
+  // Present but mistyped is still malformed.
+  j["consumers"][0]["ack"] = 1;
+  EXPECT_THROW(parse_stat_reply(j.dump()), Error);
+}
+
 TEST(AdminJson, StatReplyOfTheSpecParses) {
   QueueStat s = parse_stat_reply(kStat);
   EXPECT_EQ(s.name, "jobs");

@@ -168,14 +168,14 @@ TEST(ConnectionRequests, InvalidArgumentsAreRefusedBeforeAnythingIsQueued) {
 
 TEST(ConnectionReplies, ByteByByteRepliesDecodeInArrivalOrder) {
   std::vector<std::byte> wire;
-  proto::encode(proto::SendReply{100, 3}, wire, 2);
+  proto::encode(proto::SendReply{100, 3, {}}, wire, 2);
   proto::encode(proto::ErrorReply{proto::Errc::queue_full, "queue 'q' is full"}, wire, 1);
   auto body = proto::begin_receive_reply(wire, 3);
   proto::DeliveredMessage d;
   d.id = 42;
   d.type = 5;
   d.flags = proto::kDeliveredTruncated;
-  auto props = proto::encode_properties(proto::Properties{"c1", "r", {{"k", "v"}}});
+  auto props = proto::encode_properties(proto::Properties{"c1", "r", {{"k", "v"}}, {}, {}, {}, {}});
   d.properties = props;
   d.payload = bytes("yo");
   proto::append_delivered(d, wire);
@@ -212,7 +212,7 @@ TEST(ConnectionReplies, ByteByByteRepliesDecodeInArrivalOrder) {
 TEST(ConnectionReplies, ManyRepliesInOneReadAllDecode) {
   std::vector<std::byte> wire;
   constexpr uint32_t kReplies = 10000;  // far more than one kReadChunk holds
-  for (uint32_t i = 1; i <= kReplies; ++i) proto::encode(proto::SendReply{i, 1}, wire, i);
+  for (uint32_t i = 1; i <= kReplies; ++i) proto::encode(proto::SendReply{i, 1, {}}, wire, i);
   Connection sut;
   uint32_t next = 1;
   for (std::size_t at = 0; at < wire.size();) {
@@ -242,7 +242,7 @@ TEST(ConnectionReplies, LargeFrameGetsRoomForItsWholeBody) {
 TEST(ConnectionReplies, MalformedRepliesThrowProtocolError) {
   std::vector<std::vector<std::byte>> frames(3);
   proto::encode_json(proto::Kind::stat, "{}", frames[0], 1);  // a request kind
-  proto::encode(proto::SendReply{1, 1}, frames[1], 1);
+  proto::encode(proto::SendReply{1, 1, {}}, frames[1], 1);
   frames[1].pop_back();  // short body, header patched to match
   uint32_t size = static_cast<uint32_t>(frames[1].size() - proto::kHeaderSize);
   std::memcpy(frames[1].data(), &size, sizeof size);
@@ -257,7 +257,7 @@ TEST(ConnectionReplies, MalformedRepliesThrowProtocolError) {
 TEST(ConnectionHello, RefusesVersionsAndLimitsItCannotUse) {
   Connection sut;
   RawReply r;
-  r.server = {2, 1000, 100, "future"};
+  r.server = {static_cast<uint16_t>(proto::kVersion + 1), 1000, 100, "future"};
   EXPECT_EQ(thrown_code([&] { sut.accept_hello(r); }), Errc::unsupported_version);
   r.server = {1, 0, 100, "broken"};
   EXPECT_EQ(thrown_code([&] { sut.accept_hello(r); }), Errc::protocol_error);

@@ -28,6 +28,7 @@ TEST(ExitStatus, EveryCodeMapsToItsDocumentedStatus) {
       {Errc::internal_error, 1},
       {Errc::unreachable, 8},
       {Errc::disconnected, 8},
+      {Errc::no_such_lease, 10},
   };
   for (const auto& c : cases) EXPECT_EQ(exit_status(c.code), c.status) << to_string(c.code);
 }
