@@ -200,8 +200,7 @@ void encode(const SendReply& m, std::vector<std::byte>& out, uint32_t request_id
   finish_frame(out, body);
 }
 
-std::optional<SendReply> decode_send_reply(std::span<const std::byte> body,
-                                           uint16_t version) {
+std::optional<SendReply> decode_send_reply(std::span<const std::byte> body, uint16_t version) {
   Reader r(body);
   SendReply m;
   m.first_id = r.u64();
@@ -214,6 +213,10 @@ std::optional<SendReply> decode_send_reply(std::span<const std::byte> body,
       SendDuplicate d;
       d.index = r.u32();
       d.existing_id = r.u64();
+      // Each names a message of the batch, once, in batch order: a caller may
+      // index its batch with it.
+      if (d.index >= m.count || (i > 0 && d.index <= m.duplicates.back().index))
+        return std::nullopt;
       m.duplicates.push_back(d);
     }
   }

@@ -79,6 +79,7 @@ bool properties_encodable(const Properties& p) noexcept {
   auto fits = [](std::size_t n) { return n <= kMaxEntryValue; };
   if (p.correlation_id && !fits(p.correlation_id->size())) return false;
   if (p.reply_to && !fits(p.reply_to->size())) return false;
+  if (p.dedup_key && !fits(p.dedup_key->size())) return false;
   for (const auto& [key, value] : p.headers) {
     if (key.size() > std::numeric_limits<uint16_t>::max()) return false;
     if (!fits(kHeaderKeyPrefix + key.size() + value.size())) return false;
@@ -171,8 +172,9 @@ std::string find_scheduling(std::span<const std::byte> tlv, Scheduling& out) {
         return std::string("property ") + name + " (tag " + std::to_string(e.tag) +
                ") must be 8 bytes, got " + std::to_string(e.value.size());
       }
-      (tag == PropTag::delay_ms ? out.delay_ms : tag == PropTag::due_ns ? out.due_ns : out.ttl_ms) =
-          n;
+      (tag == PropTag::delay_ms ? out.delay_ms
+       : tag == PropTag::due_ns ? out.due_ns
+                                : out.ttl_ms) = n;
     } else if (tag == PropTag::dedup_key) {
       if (e.value.empty() || e.value.size() > kMaxDedupKey) {
         return "property dedup_key (tag 7) must be 1.." + std::to_string(kMaxDedupKey) +
