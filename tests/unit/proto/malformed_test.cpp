@@ -3,6 +3,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proto/messages.hpp"
 #include "proto/wire.hpp"
@@ -193,33 +195,103 @@ TEST(MalformedSend, LastMessageFailsWhenTrailingBytesFollow) {
   EXPECT_FALSE(sut.next(m)) << "stays failed";
 }
 
-TEST(MalformedSendReply, IsRejected) {
-  EXPECT_FALSE(decode_send_reply(from_hex("01 00 00 00 00 00 00 00 01 00 00")).has_value());
-  EXPECT_FALSE(decode_send_reply(from_hex("01 00 00 00 00 00 00 00 01 00 00 00 00")).has_value());
+TEST(MalformedSendReply, Version1IsRejected) {
+  const Case cases[] = {
+      {"cut short", from_hex("01 00 00 00 00 00 00 00 01 00 00")},
+      {"trailing byte", from_hex("01 00 00 00 00 00 00 00 01 00 00 00 00")},
+      {"a v2 body: the duplicates count is trailing", from_hex("01 00 00 00 00 00 00 00 01 00 00 00"
+                                                               "00 00 00 00")},
+  };
+  for (const auto& c : cases) EXPECT_FALSE(decode_send_reply(c.body, 1).has_value()) << c.why;
+  EXPECT_TRUE(decode_send_reply(from_hex("01 00 00 00 00 00 00 00 01 00 00 00"), 1).has_value());
 }
 
-TEST(MalformedReceive, IsRejected) {
-  auto receive = [](uint16_t flags, uint32_t max_count, bool trailing) {
+TEST(MalformedSendReply, Version2IsRejected) {
+  auto reply = [](uint32_t count, std::vector<std::pair<uint32_t, uint64_t>> dups,
+                  int declared = -1) {
     return body([=](Writer& w) {
-      w.str8("q");
-      w.i64(0);
-      w.u16(flags);
-      w.u32(0);
-      w.u32(kNoSizeLimit);
-      w.u32(max_count);
-      if (trailing) w.u8(0);
+      w.u64(100);
+      w.u32(count);
+      w.u32(declared < 0 ? static_cast<uint32_t>(dups.size()) : static_cast<uint32_t>(declared));
+      for (auto [index, id] : dups) {
+        w.u32(index);
+        w.u64(id);
+      }
     });
   };
   const Case cases[] = {
+      {"a v1 body: no duplicates count", from_hex("01 00 00 00 00 00 00 00 01 00 00 00")},
+      {"duplicates count cut short", from_hex("01 00 00 00 00 00 00 00 01 00 00 00 00 00")},
+      {"count 1 declared, none present", reply(2, {}, 1)},
+      {"count 1 declared, two present", reply(3, {{0, 1}, {1, 2}}, 1)},
+      {"entry cut short",
+       [&] {
+         Bytes b = reply(2, {{0, 1}});
+         b.pop_back();
+         return b;
+       }()},
+      {"trailing byte",
+       [&] {
+         Bytes b = reply(2, {{0, 1}});
+         b.push_back(std::byte{0});
+         return b;
+       }()},
+      {"more duplicates than messages", reply(1, {{0, 1}, {1, 2}})},
+      {"index past the batch", reply(2, {{2, 1}})},
+      {"index repeated", reply(3, {{1, 1}, {1, 1}})},
+      {"indexes out of batch order", reply(3, {{2, 1}, {0, 1}})},
+      {"forged huge count", reply(0xFFFFFFFF, {{0, 1}}, 0x10000000)},
+  };
+  for (const auto& c : cases) EXPECT_FALSE(decode_send_reply(c.body).has_value()) << c.why;
+  EXPECT_TRUE(decode_send_reply(reply(3, {{0, 7}, {2, 7}})).has_value());
+  EXPECT_TRUE(decode_send_reply(reply(0, {})).has_value()) << "what a count means is the broker's";
+}
+
+/// A RECEIVE body; `lease` bytes of lease_ms follow max_count (4 is the field, whole).
+Bytes receive(uint16_t flags, uint32_t max_count, bool trailing, std::size_t lease = 0) {
+  return body([=](Writer& w) {
+    w.str8("q");
+    w.i64(0);
+    w.u16(flags);
+    w.u32(0);
+    w.u32(kNoSizeLimit);
+    w.u32(max_count);
+    for (std::size_t i = 0; i < lease; ++i) w.u8(0x10);
+    if (trailing) w.u8(0);
+  });
+}
+
+TEST(MalformedReceive, IsRejected) {
+  const Case cases[] = {
       {"empty", {}},
-      {"unknown flag bit 3", receive(1 << 3, 1, false)},
+      {"unknown flag bit 5", receive(1 << 5, 1, false)},
       {"unknown flag bit 15", receive(1 << 15, 1, false)},
       {"max_count 0", receive(0, 0, false)},
       {"trailing byte", receive(0, 1, true)},
       {"cut short", from_hex("01 71 00 00 00 00 00 00 00 00 00 00")},
   };
   for (const auto& c : cases) EXPECT_FALSE(decode_receive(c.body).has_value()) << c.why;
-  EXPECT_TRUE(decode_receive(receive(kReceiveKnownFlags, 1, false)).has_value());
+  EXPECT_TRUE(decode_receive(receive(kReceiveKnownFlagsV1, 1, false)).has_value());
+}
+
+TEST(MalformedReceive, LeaseFieldIsThereExactlyWithAck) {
+  const Case cases[] = {
+      {"ack without lease_ms", receive(kReceiveAck, 1, false)},
+      {"ack with lease_ms cut short", receive(kReceiveAck, 1, false, 3)},
+      {"ack with a byte after lease_ms", receive(kReceiveAck, 1, true, 4)},
+      {"lease_ms without ack", receive(kReceiveTruncate, 1, false, 4)},
+      {"detached without ack", receive(kReceiveDetached, 1, false)},
+      {"detached without ack, with lease_ms", receive(kReceiveDetached, 1, false, 4)},
+      {"ack with peek", receive(kReceiveAck | kReceivePeek, 1, false, 4)},
+      {"ack, detached and peek",
+       receive(kReceiveAck | kReceiveDetached | kReceivePeek, 1, false, 4)},
+      {"ack with max_count 0", receive(kReceiveAck, 0, false, 4)},
+  };
+  for (const auto& c : cases) EXPECT_FALSE(decode_receive(c.body).has_value()) << c.why;
+
+  auto m = decode_receive(receive(kReceiveAck | kReceiveDetached | kReceiveExcept, 1, false, 4));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->lease_ms, 0x10101010u);
 }
 
 TEST(MalformedReceiveReply, IsRejected) {

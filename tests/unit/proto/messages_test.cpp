@@ -13,6 +13,7 @@
 #include <string>
 
 #include "proto/decoder.hpp"
+#include "proto/jobs.hpp"
 #include "proto/properties.hpp"
 #include "test_bytes.hpp"
 
@@ -30,10 +31,10 @@ using test::to_hex;
 
 constexpr const char* kHello =
     "0a 00 00 00 01 00 00 00 01 00 00 00"
-    "50 42 4f 58 01 00 03 63 6c 69";
+    "50 42 4f 58 02 00 03 63 6c 69";
 constexpr const char* kHelloOk =
     "10 00 00 00 01 80 00 00 01 00 00 00"
-    "01 00 00 00 00 01 00 00 10 00 05 30 2e 31 2e 30";
+    "02 00 00 00 00 01 00 00 10 00 05 30 2e 31 2e 30";
 constexpr const char* kError =
     "18 00 00 00 ff ff 00 00 02 00 00 00"
     "08 00 14 00 71 75 65 75 65 20 27 6a 6f 62 73 27 20 69 73 20 66 75 6c 6c";
@@ -44,11 +45,22 @@ constexpr const char* kSend =
     "05 00 00 00 00 00 00 00 09 00 00 00 07 00 00 00 02 00 00 00"
     "01 02 00 00 00 63 31 79 6f";
 constexpr const char* kSendOk =
+    "10 00 00 00 10 80 00 00 02 00 00 00"
+    "29 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00";
+constexpr const char* kSendOkV1 =
     "0c 00 00 00 10 80 00 00 02 00 00 00"
     "29 00 00 00 00 00 00 00 02 00 00 00";
+constexpr const char* kSendOkDuplicate =
+    "1c 00 00 00 10 80 00 00 02 00 00 00"
+    "29 00 00 00 00 00 00 00 02 00 00 00 01 00 00 00"
+    "01 00 00 00 11 00 00 00 00 00 00 00";
 constexpr const char* kReceive =
     "1b 00 00 00 11 00 00 00 03 00 00 00"
     "04 6a 6f 62 73 fb ff ff ff ff ff ff ff 00 00 e8 03 00 00 ff ff ff ff 01 00 00 00";
+constexpr const char* kReceiveLeased =
+    "1f 00 00 00 11 00 00 00 08 00 00 00"
+    "04 6a 6f 62 73 00 00 00 00 00 00 00 00 08 00 00 00 00 00 ff ff ff ff 0a 00 00 00"
+    "60 ea 00 00";
 constexpr const char* kReceiveOk =
     "45 00 00 00 11 80 00 00 03 00 00 00"
     "01 00 00 00"
@@ -71,6 +83,36 @@ constexpr const char* kPurgeOk =
     "0c 00 00 00 04 80 00 00 05 00 00 00"
     "7b 22 70 75 72 67 65 64 22 3a 33 7d";
 constexpr const char* kList = "02 00 00 00 06 00 00 00 07 00 00 00 7b 7d";
+constexpr const char* kMove =
+    "2b 00 00 00 07 00 00 00 0b 00 00 00"
+    "7b 22 73 6f 75 72 63 65 22 3a 22 6a 6f 62 73 2e 64 65 61 64 22 2c"
+    "22 64 65 73 74 69 6e 61 74 69 6f 6e 22 3a 22 6a 6f 62 73 22 7d";
+constexpr const char* kMoveOk =
+    "0b 00 00 00 07 80 00 00 0b 00 00 00 7b 22 6d 6f 76 65 64 22 3a 32 7d";
+constexpr const char* kAck =
+    "1a 00 00 00 12 00 00 00 09 00 00 00"
+    "00 00 00 00 ff ff 02 00 00 00 01 10 00 00 00 00 00 00 02 10 00 00 00 00 00 00";
+constexpr const char* kAckOk =
+    "10 00 00 00 12 80 00 00 09 00 00 00"
+    "01 00 00 00 01 00 00 00 02 10 00 00 00 00 00 00";
+constexpr const char* kNack =
+    "12 00 00 00 13 00 00 00 0a 00 00 00"
+    "88 13 00 00 03 00 01 00 00 00 03 10 00 00 00 00 00 00";
+constexpr const char* kConsume =
+    "1b 00 00 00 16 00 00 00 0c 00 00 00"
+    "04 6a 6f 62 73 00 00 00 00 00 00 00 00 08 00 0a 00 00 00 00 00 00 00 ff ff ff ff";
+constexpr const char* kConsumeOk = "00 00 00 00 16 80 00 00 0c 00 00 00";
+constexpr const char* kCancel = "04 00 00 00 17 00 00 00 0d 00 00 00 0c 00 00 00";
+constexpr const char* kCancelOk = "00 00 00 00 17 80 00 00 0d 00 00 00";
+constexpr const char* kDeliver =
+    "3e 00 00 00 18 80 00 00 0c 00 00 00"
+    "01 00 00 00"
+    "2b 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 05 00 00 00"
+    "d2 04 00 00 e8 03 00 00 00 00 2a 36 fe 9c 97 17 04 10 00 00 00 00 00 00"
+    "02 00 00 00 00 00 00 00 02 00 00 00 67 6f";
+constexpr const char* kPropertiesScheduling =
+    "04 08 00 00 00 88 13 00 00 00 00 00 00"
+    "07 05 00 00 00 6a 6f 62 2d 37";
 
 const std::map<std::string, const char*>& examples() {
   static const std::map<std::string, const char*> all = {
@@ -79,14 +121,28 @@ const std::map<std::string, const char*>& examples() {
       {"error", kError},
       {"send", kSend},
       {"send_ok", kSendOk},
+      {"send_ok_v1", kSendOkV1},
+      {"send_ok_duplicate", kSendOkDuplicate},
       {"receive", kReceive},
+      {"receive_ack", kReceiveLeased},
       {"receive_ok", kReceiveOk},
       {"properties", kProperties},
+      {"properties_scheduling", kPropertiesScheduling},
       {"declare", kDeclare},
       {"delete_ok", kDeleteOk},
       {"purge", kPurge},
       {"purge_ok", kPurgeOk},
       {"list", kList},
+      {"move", kMove},
+      {"move_ok", kMoveOk},
+      {"ack", kAck},
+      {"ack_ok", kAckOk},
+      {"nack", kNack},
+      {"consume", kConsume},
+      {"consume_ok", kConsumeOk},
+      {"cancel", kCancel},
+      {"cancel_ok", kCancelOk},
+      {"deliver", kDeliver},
   };
   return all;
 }
@@ -108,23 +164,23 @@ std::span<const std::byte> only_frame(const Bytes& frame, Kind kind) {
 
 TEST(WorkedExample, Hello) {
   Bytes out;
-  encode(Hello{1, "cli"}, out, 1);
+  encode(Hello{kVersion, "cli"}, out, 1);
   EXPECT_EQ(to_hex(out), to_hex(from_hex(kHello)));
 
   auto m = decode_hello(only_frame(out, Kind::hello));
   ASSERT_TRUE(m.has_value());
-  EXPECT_EQ(m->version, 1);
+  EXPECT_EQ(m->version, 2);
   EXPECT_EQ(m->client_name, "cli");
 }
 
 TEST(WorkedExample, HelloOk) {
   Bytes out;
-  encode(HelloReply{1, 16u << 20, 1u << 20, "0.1.0"}, out, 1);
+  encode(HelloReply{kVersion, 16u << 20, 1u << 20, "0.1.0"}, out, 1);
   EXPECT_EQ(to_hex(out), to_hex(from_hex(kHelloOk)));
 
   auto m = decode_hello_reply(only_frame(out, reply_kind(Kind::hello)));
   ASSERT_TRUE(m.has_value());
-  EXPECT_EQ(m->version, 1);
+  EXPECT_EQ(m->version, 2);
   EXPECT_EQ(m->max_frame_body, 16u << 20);
   EXPECT_EQ(m->max_message_size, 1u << 20);
   EXPECT_EQ(m->broker_version, "0.1.0");
@@ -174,13 +230,40 @@ TEST(WorkedExample, Send) {
 
 TEST(WorkedExample, SendOk) {
   Bytes out;
-  encode(SendReply{41, 2}, out, 2);
+  encode(SendReply{41, 2, {}}, out, 2);
   EXPECT_EQ(to_hex(out), to_hex(from_hex(kSendOk)));
 
   auto m = decode_send_reply(only_frame(out, reply_kind(Kind::send)));
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->first_id, 41u);
   EXPECT_EQ(m->count, 2u);
+  EXPECT_TRUE(m->duplicates.empty());
+}
+
+TEST(WorkedExample, SendOkVersion1) {
+  Bytes out;
+  encode(SendReply{41, 2, {}}, out, 2, 1);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kSendOkV1)));
+
+  auto m = decode_send_reply(only_frame(out, reply_kind(Kind::send)), 1);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->first_id, 41u);
+  EXPECT_EQ(m->count, 2u);
+  EXPECT_TRUE(m->duplicates.empty());
+}
+
+TEST(WorkedExample, SendOkWithADuplicate) {
+  Bytes out;
+  encode(SendReply{41, 2, {{1, 17}}}, out, 2);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kSendOkDuplicate)));
+
+  auto m = decode_send_reply(only_frame(out, reply_kind(Kind::send)));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->first_id, 41u);
+  EXPECT_EQ(m->count, 2u);
+  ASSERT_EQ(m->duplicates.size(), 1u);
+  EXPECT_EQ(m->duplicates[0].index, 1u);
+  EXPECT_EQ(m->duplicates[0].existing_id, 17u);
 }
 
 TEST(WorkedExample, Receive) {
@@ -196,6 +279,21 @@ TEST(WorkedExample, Receive) {
   EXPECT_EQ(m->timeout_ms, 1000u);
   EXPECT_EQ(m->max_size, kNoSizeLimit);
   EXPECT_EQ(m->max_count, 1u);
+}
+
+TEST(WorkedExample, ReceiveWithAck) {
+  Bytes out;
+  encode(ReceiveRequest{"jobs", 0, kReceiveAck, 0, kNoSizeLimit, 10, 60000}, out, 8);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kReceiveLeased)));
+
+  auto m = decode_receive(only_frame(out, Kind::receive));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->queue, "jobs");
+  EXPECT_EQ(m->type, 0);
+  EXPECT_EQ(m->flags, kReceiveAck);
+  EXPECT_EQ(m->timeout_ms, 0u);
+  EXPECT_EQ(m->max_count, 10u);
+  EXPECT_EQ(m->lease_ms, 60000u);
 }
 
 TEST(WorkedExample, ReceiveOk) {
@@ -246,6 +344,129 @@ TEST(WorkedExample, Properties) {
   EXPECT_EQ(to_hex(encode_properties(p)), to_hex(from_hex(kProperties)));
 }
 
+TEST(WorkedExample, PropertiesWithScheduling) {
+  Properties p;
+  p.delay_ms = 5000;
+  p.dedup_key = "job-7";
+  const auto tlv = encode_properties(p);
+  EXPECT_EQ(to_hex(tlv), to_hex(from_hex(kPropertiesScheduling)));
+
+  Scheduling s;
+  EXPECT_EQ(find_scheduling(tlv, s), "");
+  EXPECT_EQ(s.delay_ms, 5000u);
+  EXPECT_FALSE(s.due_ns.has_value());
+  EXPECT_FALSE(s.ttl_ms.has_value());
+  EXPECT_EQ(s.dedup_key, "job-7");
+}
+
+TEST(WorkedExample, Ack) {
+  const uint64_t tags[] = {0x1001, 0x1002};
+  Bytes out;
+  encode_settle(Kind::ack, 0, kKeepPriority, tags, out, 9);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kAck)));
+
+  auto m = decode_settle(Kind::ack, only_frame(out, Kind::ack));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->ms, 0u);
+  EXPECT_EQ(m->priority, kKeepPriority);
+  ASSERT_EQ(m->count(), 2u);
+  EXPECT_EQ(m->tag_at(0), 0x1001u);
+  EXPECT_EQ(m->tag_at(1), 0x1002u);
+}
+
+TEST(WorkedExample, AckOkWithAMissingTag) {
+  Bytes out;
+  encode(Kind::ack, SettleReply{1, {0x1002}}, out, 9);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kAckOk)));
+
+  auto m = decode_settle_reply(only_frame(out, reply_kind(Kind::ack)));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->settled, 1u);
+  EXPECT_EQ(m->missing, std::vector<uint64_t>{0x1002});
+}
+
+TEST(WorkedExample, NackWithDelayAndPriority) {
+  const uint64_t tags[] = {0x1003};
+  Bytes out;
+  encode_settle(Kind::nack, 5000, 3, tags, out, 10);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kNack)));
+
+  auto m = decode_settle(Kind::nack, only_frame(out, Kind::nack));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->ms, 5000u);
+  EXPECT_EQ(m->priority, 3);
+  ASSERT_EQ(m->count(), 1u);
+  EXPECT_EQ(m->tag_at(0), 0x1003u);
+}
+
+TEST(WorkedExample, Consume) {
+  Bytes out;
+  encode(ConsumeRequest{"jobs", 0, kReceiveAck, 10, 0, kNoSizeLimit}, out, 12);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kConsume)));
+
+  auto m = decode_consume(only_frame(out, Kind::consume));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->queue, "jobs");
+  EXPECT_EQ(m->type, 0);
+  EXPECT_EQ(m->flags, kReceiveAck);
+  EXPECT_EQ(m->prefetch, 10u);
+  EXPECT_EQ(m->lease_ms, 0u);
+  EXPECT_EQ(m->max_size, kNoSizeLimit);
+}
+
+TEST(WorkedExample, CancelAndTheEmptyReplies) {
+  Bytes out;
+  encode(CancelRequest{12}, out, 13);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kCancel)));
+  auto m = decode_cancel(only_frame(out, Kind::cancel));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->consumer, 12u);
+
+  out.clear();
+  encode_empty_reply(Kind::consume, out, 12);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kConsumeOk)));
+  EXPECT_TRUE(only_frame(out, reply_kind(Kind::consume)).empty());
+
+  out.clear();
+  encode_empty_reply(Kind::cancel, out, 13);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kCancelOk)));
+  EXPECT_TRUE(only_frame(out, reply_kind(Kind::cancel)).empty());
+}
+
+TEST(WorkedExample, DeliverWithADeliveryTag) {
+  constexpr uint64_t kEnqueued = 1700000000000000000ull;
+  DeliveredMessage in;
+  in.id = 43;
+  in.type = 1;
+  in.priority = 5;
+  in.sender_pid = 1234;
+  in.sender_uid = 1000;
+  in.enqueue_time_ns = kEnqueued;
+  in.delivery_tag = 0x1004;
+  in.delivery_count = 2;
+  in.payload = as_bytes("go");
+  Bytes out;
+  auto body = begin_receive_reply(out, 12, Kind::deliver);
+  append_delivered(in, out);
+  finish_receive_reply(out, body, 1);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kDeliver)));
+
+  ReceiveReplyReader sut;
+  ASSERT_TRUE(sut.open(only_frame(out, Kind::deliver)));
+  ASSERT_EQ(sut.count(), 1u);
+  DeliveredMessage m;
+  ASSERT_TRUE(sut.next(m));
+  EXPECT_EQ(m.id, 43u);
+  EXPECT_EQ(m.priority, 5);
+  EXPECT_EQ(m.enqueue_time_ns, kEnqueued);
+  EXPECT_EQ(m.delivery_tag, 0x1004u);
+  EXPECT_EQ(m.delivery_count, 2u);
+  EXPECT_TRUE(m.properties.empty());
+  EXPECT_EQ(as_text(m.payload), "go");
+  EXPECT_FALSE(sut.next(m));
+  EXPECT_FALSE(sut.failed());
+}
+
 TEST(WorkedExample, AdminJsonFrames) {
   struct Case {
     const char* example;
@@ -259,6 +480,8 @@ TEST(WorkedExample, AdminJsonFrames) {
       {kPurge, Kind::purge, 5, R"({"queue":"jobs"})"},
       {kPurgeOk, reply_kind(Kind::purge), 5, R"({"purged":3})"},
       {kList, Kind::list, 7, "{}"},
+      {kMove, Kind::move, 11, R"({"source":"jobs.dead","destination":"jobs"})"},
+      {kMoveOk, reply_kind(Kind::move), 11, R"({"moved":2})"},
   };
   for (const auto& c : cases) {
     Bytes out;
@@ -309,9 +532,9 @@ TEST(ProtocolDocument, ShowsExactlyTheExamplesCheckedHere) {
 }
 
 TEST(ProtocolDocument, FrameExamplesDeclareTheirBodySize) {
-  // Every example but the bare properties section is a whole frame.
+  // Every example but the bare properties sections is a whole frame.
   for (const auto& [name, hex] : examples()) {
-    if (name == "properties") continue;
+    if (name.rfind("properties", 0) == 0) continue;
     const auto frame = from_hex(hex);
     auto r = decode_frame(frame, kDefaultMaxFrameBody);
     EXPECT_EQ(r.status, DecodeStatus::frame) << name;
