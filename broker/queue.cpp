@@ -263,6 +263,8 @@ bool Queue::Impl::serve_pass() {
   const uint64_t before = delivered_total;
   WaiterList<ReceiveWaiter> pending;
   WaiterList<ReceiveWaiter> unmatched;
+  // As in take(): what expired must not count as a match below.
+  if (scheduled != 0 && scheduled <= services.now_ns()) process_due(services.now_ns());
   pending.splice(pending.end(), receivers);
   while (!pending.empty() && index.depth() > 0) {
     ReceiveWaiter& w = pending.front();
@@ -272,6 +274,11 @@ bool Queue::Impl::serve_pass() {
       continue;
     }
     const Errc result = take(w.spec, w.who, w);
+    if (result == Errc::no_message) {
+      // take() found the match expired meanwhile: still waiting, not finished.
+      unmatched.push_back(w);
+      continue;
+    }
     w.finished(result);  // may destroy w: it is already unlinked
   }
   // Oldest first again: the unmatched, those not reached, then any that began

@@ -201,8 +201,9 @@ void Queue::nack(Message& m, uint32_t delay_ms, std::optional<uint8_t> priority)
 void Queue::touch(Message& m, uint32_t lease_ms) {
   assert(m.state == MessageState::leased && m.leased_from == this && "not leased from here");
   impl_->leases.erase(impl_->leases.iterator_to(m));
-  if (lease_ms != 0) m.lease_ms = lease_ms;
-  m.lease_deadline_ns = impl_->services.now_ns() + uint64_t{m.lease_ms} * kNsPerMs;
+  // m.lease_ms stays the receive's length: TOUCH 0 means that one, not the last touch's.
+  const uint32_t length = lease_ms != 0 ? lease_ms : m.lease_ms;
+  m.lease_deadline_ns = impl_->services.now_ns() + uint64_t{length} * kNsPerMs;
   impl_->leases.insert(m);
   impl_->reschedule();
 }
