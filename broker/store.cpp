@@ -170,6 +170,10 @@ void QueueStore::remove(Queue& q) {
 bool QueueStore::dead_letter(Queue& from, MessagePtr& m, DeathReason) {
   Queue* target = find(from.attributes().limits.dead_letter);
   if (!target || target == &from) return false;
+  // The source's owner chose the dead-letter queue: it must be a queue that
+  // owner may write to, or dead-lettering would be a way into anyone's queue.
+  const Ownership& source = from.attributes().owner;
+  if (!may_write(target->attributes().owner, Credentials{0, source.uid, source.gid})) return false;
   Batch b;
   b.keep_origin = true;
   b.payload_bytes = m->payload_size();

@@ -537,5 +537,49 @@ TEST_F(Jobs, PushConsumersShareByTurnsAndGetTheBestMatchFirst) {
   EXPECT_EQ(extra, "extra");
 }
 
+TEST_F(Jobs, DeadLetteringNeedsTheSourceOwnersWriteRightOnTheTarget) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another uid";
+  declare({{"queue", "private"}, {"mode", 0600}});  // root's; nobody may not write it
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    uint8_t ok = 0;
+    try {
+      if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+        RawConn c(broker.socket());
+        c.hello();
+        auto ask = [&](const Bytes& b) {
+          c.send(b);
+          return c.expect().value();
+        };
+        auto d = ask(json_frame(Kind::declare, {{"queue", "mine"}, {"dead_letter", "private"}}, 1));
+        auto s = ask(send_frame("mine", {{1, 0, "sneak", {}}}, 2));
+        auto got = messages_of(ask(receive_frame("mine", 3, 0, 1, proto::kReceiveAck, 60000)));
+        if (d.header.kind == proto::reply_kind(Kind::declare) &&
+            s.header.kind == proto::reply_kind(Kind::send) && got.size() == 1) {
+          Bytes reject;
+          const uint64_t tags[] = {got[0].tag};
+          proto::encode_settle(Kind::reject, 0, proto::kKeepPriority, tags, reject, 4);
+          auto r = proto::decode_settle_reply(ask(reject).body);
+          ok = r && r->settled == 1;
+        }
+      }
+    } catch (...) {
+    }
+    (void)!::write(fds[1], &ok, 1);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  uint8_t ok = 0;
+  EXPECT_EQ(::read(fds[0], &ok, 1), 1);
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_EQ(ok, 1) << "the uid 65534 client could not set up and reject";
+  EXPECT_EQ(stat("private")["depth"], 0) << "nothing may reach a queue its owner cannot write";
+  EXPECT_EQ(stat("mine")["discarded_total"], 1);
+}
+
 }  // namespace
 }  // namespace postbox::testing
