@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "proto/messages.hpp"
+#include "proto/properties.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/raw_conn.hpp"
 #include "tests/support/test_broker.hpp"
@@ -74,6 +75,50 @@ TEST(Daemon, IdleBrokerNeverWakesUp) {
   // a broker without polling loops or periodic timers is never scheduled.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(context_switches(b.pid()), before);
+}
+
+// Delays and TTLs (and leases) run on one timer for the earliest deadline: a
+// broker holding many of them, none due soon, sleeps like an idle one.
+TEST(Daemon, ManyDelayedMessagesCostNoWakeUps) {
+  TestBroker b;
+  RawConn c(b.socket());
+  park_receive_forever(c);  // queue "q", and a receive that waits on it
+  constexpr uint32_t kBatches = 10;
+  constexpr uint32_t kPerBatch = 10000;
+  proto::Properties later;
+  later.delay_ms = 3'600'000;
+  later.ttl_ms = 7'200'000;
+  const auto props = proto::encode_properties(later);
+  const std::string payload(16, 'd');
+  for (uint32_t i = 0; i < kBatches; ++i) {
+    std::vector<std::byte> out;
+    auto body = proto::begin_send({"q", 0, kPerBatch}, out, 10 + i);
+    for (uint32_t k = 0; k < kPerBatch; ++k) {
+      proto::OutgoingMessage m;
+      m.properties = props;
+      m.payload = std::as_bytes(std::span(payload.data(), payload.size()));
+      proto::append_outgoing(m, out);
+    }
+    proto::finish_frame(out, body);
+    c.send(out);
+    auto f = c.expect();
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->header.kind, proto::reply_kind(Kind::send));
+  }
+  bool blocked = false;
+  for (int i = 0; i < 100000 && !blocked; ++i) blocked = blocked_in_epoll(b.pid());
+  ASSERT_TRUE(blocked) << "postboxd never settled in epoll_wait";
+  const long before = context_switches(b.pid());
+  // A measurement window, not a synchronisation: the earliest deadline is an hour away.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(context_switches(b.pid()), before);
+  std::vector<std::byte> out;
+  proto::encode_json(Kind::stat, R"({"queue":"q"})", out, 99);
+  c.send(out);
+  auto f = c.expect();
+  ASSERT_TRUE(f);
+  const std::string stat(reinterpret_cast<const char*>(f->body.data()), f->body.size());
+  EXPECT_NE(stat.find("\"delayed\":100000"), std::string::npos) << stat;
 }
 
 TEST(Daemon, AdoptsTheSocketOfSystemdSocketActivation) {
