@@ -400,33 +400,52 @@ AsyncClient::Awaitable<uint64_t> AsyncClient::move(std::string_view source,
 
 namespace {
 
-SendResult first_id(RawReply& r) {
+uint64_t first_id(RawReply& r) {
+  return r.reply.first_id;
+}
+
+SendResult send_result_of(RawReply& r) {
   return r.reply.send_result();
 }
 
 }  // namespace
 
-AsyncClient::Awaitable<SendResult> AsyncClient::send(std::string_view queue,
-                                                     std::string_view payload,
-                                                     const SendOptions& options) {
+AsyncClient::Awaitable<uint64_t> AsyncClient::send(std::string_view queue, std::string_view payload,
+                                                   const SendOptions& options) {
   return then(
       impl_->request(Kind::send, [&] { return impl_->conn.add_send(queue, payload, options); }),
       first_id);
 }
 
-AsyncClient::Awaitable<SendResult> AsyncClient::send_batch(
-    std::string_view queue, std::span<const OutgoingMessage> messages, Timeout timeout) {
+AsyncClient::Awaitable<uint64_t> AsyncClient::send_batch(std::string_view queue,
+                                                         std::span<const OutgoingMessage> messages,
+                                                         Timeout timeout) {
   return then(impl_->request(Kind::send,
                              [&] { return impl_->conn.add_send_batch(queue, messages, timeout); }),
               first_id);
 }
 
-AsyncClient::Awaitable<SendResult> AsyncClient::send_batch(std::string_view queue,
-                                                           std::span<const std::string> payloads,
-                                                           const SendOptions& options) {
+AsyncClient::Awaitable<uint64_t> AsyncClient::send_batch(std::string_view queue,
+                                                         std::span<const std::string> payloads,
+                                                         const SendOptions& options) {
   return then(impl_->request(Kind::send,
                              [&] { return impl_->conn.add_send_batch(queue, payloads, options); }),
               first_id);
+}
+
+AsyncClient::Awaitable<SendResult> AsyncClient::send_result(std::string_view queue,
+                                                            std::string_view payload,
+                                                            const SendOptions& options) {
+  return then(
+      impl_->request(Kind::send, [&] { return impl_->conn.add_send(queue, payload, options); }),
+      send_result_of);
+}
+
+AsyncClient::Awaitable<SendResult> AsyncClient::send_batch_result(
+    std::string_view queue, std::span<const OutgoingMessage> messages, Timeout timeout) {
+  return then(impl_->request(Kind::send,
+                             [&] { return impl_->conn.add_send_batch(queue, messages, timeout); }),
+              send_result_of);
 }
 
 namespace {

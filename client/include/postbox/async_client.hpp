@@ -78,15 +78,21 @@ class AsyncClient {
   Awaitable<uint64_t> move(std::string_view source, std::string_view destination,
                            const MoveOptions& options = {});
 
-  /// The result converts to the message's id (see Client::send()).
-  Awaitable<SendResult> send(std::string_view queue, std::string_view payload,
-                             const SendOptions& options = {});
-  /// All or none; the result converts to the first id.
-  Awaitable<SendResult> send_batch(std::string_view queue,
-                                   std::span<const OutgoingMessage> messages,
-                                   Timeout timeout = kForever);
-  Awaitable<SendResult> send_batch(std::string_view queue, std::span<const std::string> payloads,
-                                   const SendOptions& options = {});
+  /// Returns the message's id (see send_result() for duplicates).
+  Awaitable<uint64_t> send(std::string_view queue, std::string_view payload,
+                           const SendOptions& options = {});
+  /// All or none; returns the first id.
+  Awaitable<uint64_t> send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
+                                 Timeout timeout = kForever);
+  Awaitable<uint64_t> send_batch(std::string_view queue, std::span<const std::string> payloads,
+                                 const SendOptions& options = {});
+  /// The same sends with the whole outcome, duplicates included (an
+  /// awaitable of uint64_t does not convert, so these are separate names).
+  Awaitable<SendResult> send_result(std::string_view queue, std::string_view payload,
+                                    const SendOptions& options = {});
+  Awaitable<SendResult> send_batch_result(std::string_view queue,
+                                          std::span<const OutgoingMessage> messages,
+                                          Timeout timeout = kForever);
   /// std::nullopt when no message matched within the timeout.
   Awaitable<std::optional<Message>> receive(std::string_view queue,
                                             const ReceiveOptions& options = {});

@@ -89,8 +89,8 @@ class Client {
 
   // --- Data path --------------------------------------------------------
 
-  /// Sends one message. The result converts to its id (the held message's
-  /// when options.dedup_key made it a duplicate; then duplicate() is true).
+  /// Sends one message. The result converts to its id; when options.dedup_key
+  /// made it a duplicate, duplicate() is true and id() is the held message's.
   SendResult send(std::string_view queue, std::string_view payload,
                   const SendOptions& options = {});
   /// Sends messages in one request, all or none; ids are consecutive from

@@ -97,8 +97,10 @@ struct SendResult {
   uint64_t id(uint32_t index = 0) const noexcept;
   /// True when message `index` was a duplicate and was not added.
   bool duplicate(uint32_t index = 0) const noexcept;
-  /// id(0): code written when send() returned the id keeps compiling.
-  operator uint64_t() const noexcept { return id(0); }
+  /// first_id, what send() returned before results had duplicates, so code
+  /// that takes the id keeps compiling. For a duplicate it names no message:
+  /// ask id() then.
+  operator uint64_t() const noexcept { return first_id; }
 };
 
 /// Which message to take and how (msgrcv semantics).

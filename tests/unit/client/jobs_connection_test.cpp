@@ -196,7 +196,7 @@ TEST(JobsSend, SendOkListsDuplicatesWithTheHeldIds) {
   EXPECT_EQ(r.id(3), 7u);
   EXPECT_TRUE(r.duplicate(1));
   EXPECT_FALSE(r.duplicate(2));
-  EXPECT_EQ(static_cast<uint64_t>(r), 100u);
+  EXPECT_EQ(static_cast<uint64_t>(r), 100u);  // first_id, as before duplicates existed
 }
 
 TEST(JobsSend, DuplicateIndexOutsideTheBatchIsAProtocolError) {
