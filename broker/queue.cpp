@@ -83,7 +83,13 @@ bool Queue::Impl::can_make_room(const Batch& b) const noexcept {
 
 // Precondition: the batch passed check_batch() and can_make_room().
 uint64_t Queue::Impl::admit(Batch& b, const Credentials& who) {
+  // The timer may not have fired yet: an expired message must not hold its
+  // dedup key. First, as dead letters take ids from the shared counter.
+  if (scheduled != 0 && scheduled <= services.now_ns()) process_due(services.now_ns());
   const uint64_t first = next_id;
+  // The batch's ids are taken up front: a message dead-lettered on arrival
+  // (expired) takes an id for its copy, which must not split the range.
+  next_id += b.messages.size();
   const uint64_t now_real = realtime_ns();
   const uint64_t now = services.now_ns();
   const config::Overflow policy = limits().overflow;
@@ -96,7 +102,7 @@ uint64_t Queue::Impl::admit(Batch& b, const Credentials& who) {
   const uint64_t default_ttl_ns = limits().ttl_ms * 1'000'000;
   for (uint32_t i = 0; i < b.messages.size(); ++i) {
     MessagePtr& m = b.messages[i];
-    m->id = next_id++;
+    m->id = first + i;
     if (!b.keep_origin) {
       m->enqueue_time_ns = now_real;
       m->sender_pid = who.pid;
@@ -316,6 +322,12 @@ void Queue::set_attributes(const QueueAttributes& a) {
 Errc Queue::send(Batch& batch, const Credentials& who, uint64_t& first_id) {
   const Errc checked = impl_->check_batch(batch);
   if (checked != Errc::ok) return checked;
+  // As in receive(): what expired before the timer fired takes no room.
+  const uint64_t now = impl_->services.now_ns();
+  if (impl_->scheduled != 0 && impl_->scheduled <= now && impl_->process_due(now)) {
+    impl_->after_add();
+    impl_->reschedule();
+  }
   if (!impl_->senders.empty()) return Errc::queue_full;  // first come, first served
   if (!impl_->can_make_room(batch)) return Errc::queue_full;
   first_id = impl_->admit(batch, who);
