@@ -313,6 +313,23 @@ TEST(DeadLetter, DeadLetteringFreesTheDedupKey) {
   EXPECT_EQ(f.queue.depth(), 1u);
 }
 
+// A message may expire on arrival (a blocked sender admitted late): its dead
+// letter takes an id from the shared counter, but not from the batch's range.
+TEST(DeadLetter, ExpiredOnArrivalKeepsTheBatchsIdsConsecutive) {
+  StoreFixture f;
+  Queue& jobs = f.declare("jobs", 0, "dlq");
+  Queue& dlq = f.declare("dlq", 0, "");
+  Batch b = make_jobs({{.payload = "stale"}, {.payload = "a"}, {.payload = "b"}}, steady_ns());
+  b.messages[0]->expires_ns = 1;  // long past
+  uint64_t first = 0;
+  ASSERT_EQ(jobs.send(b, kAlice, first), Errc::ok);
+  EXPECT_EQ(ids_of(f.take(jobs)), (Ids{first + 1, first + 2})) << "SEND_OK says first..first+2";
+  const std::vector<Seen> dead = f.take(dlq);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].payload, "stale");
+  EXPECT_GT(dead[0].id, first + 2);
+}
+
 TEST(DeadLetter, ToString) {
   EXPECT_EQ(to_string(DeathReason::rejected), "rejected");
   EXPECT_EQ(to_string(DeathReason::max_deliveries), "max_deliveries");

@@ -131,6 +131,34 @@ TEST(QueueDedup, DuplicateDoesNotExtendTheTtl) {
   EXPECT_EQ(f.queue.stats().expired_total, 1u);
 }
 
+// The broker's timer may not have fired yet when the send arrives: an expired
+// message is gone, not a holder of its key.
+TEST(QueueDedup, ExpiredHolderDoesNotSwallowANewSend) {
+  JobFixture f;
+  ASSERT_EQ(f.send({{.payload = "old", .key = "a", .ttl_ms = 100}}), Errc::ok);
+  f.clock.advance_ms(100);
+  ASSERT_EQ(f.send({{.priority = 5, .payload = "new", .key = "a"}}), Errc::ok);
+  EXPECT_TRUE(f.last.duplicates.empty());
+  auto [code, got] = f.receive(take_all());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "new");
+  EXPECT_EQ(f.queue.stats().expired_total, 1u);
+}
+
+TEST(QueueDedup, ExpiredHolderDoesNotSwallowABlockedSender) {
+  JobFixture f(job_limits(2));
+  ASSERT_EQ(f.send({{.key = "a", .ttl_ms = 100}, {.type = 2}}), Errc::ok);
+  TestSender blocked(make_jobs({{.payload = "new", .key = "a"}, {}}, f.clock.now));
+  f.queue.wait_send(blocked);
+  f.clock.advance_ms(100);
+  EXPECT_EQ(ids_of(f.receive(select_type(2)).second), Ids{2});
+  EXPECT_EQ(blocked.result, Errc::ok);
+  EXPECT_TRUE(blocked.batch.duplicates.empty());
+  auto [code, got] = f.receive(take_all());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].payload, "new");
+}
+
 TEST(QueueDedup, KeyIsFreeAgainOnceTheMessageLeaves) {
   JobFixture f;
   ASSERT_EQ(f.send({{.key = "a"}}), Errc::ok);

@@ -140,5 +140,14 @@ TEST(HeldOverflow, ExpiryFreesRoomForABlockedSender) {
   EXPECT_EQ(blocked.result, Errc::ok);
 }
 
+TEST(HeldOverflow, ExpiredMessagesTakeNoRoomBeforeTheTimerFires) {
+  JobFixture f(job_limits(1));
+  ASSERT_EQ(f.send({{.ttl_ms = 10}}), Errc::ok);
+  f.clock.advance_ms(10);  // no advance()
+  EXPECT_EQ(f.send({{}}), Errc::ok);
+  EXPECT_EQ(f.queue.stats().expired_total, 1u);
+  EXPECT_EQ(f.drain(), Ids{2});
+}
+
 }  // namespace
 }  // namespace postbox::broker
