@@ -163,6 +163,29 @@ TEST(DeadLetter, ReturnAtTheLimitDeadLettersToo) {
   EXPECT_EQ(header_of(dead[0].properties, "x-death-reason"), "max_deliveries");
 }
 
+TEST(DeadLetter, LeaseExpiryAtTheLimitDeadLetters) {
+  config::QueueLimits l = job_limits();
+  l.max_deliveries = 2;
+  l.dead_letter = "dlq";
+  JobFixture f(l);
+  ASSERT_EQ(f.send({{}}), Errc::ok);
+  auto [first, one] = f.lease(1, 100);
+  f.clock.advance_ms(100);
+  f.queue.advance();
+  EXPECT_TRUE(f.clock.dead.empty()) << "one delivery of two";
+  auto [second, two] = f.lease(1, 100);
+  ASSERT_EQ(two.size(), 1u);
+  f.clock.advance_ms(100);
+  f.queue.advance();
+  ASSERT_EQ(f.clock.dead.size(), 1u);
+  EXPECT_EQ(f.clock.dead[0].why, DeathReason::max_deliveries);
+  EXPECT_EQ(f.clock.dead[0].message->delivery_count, 2u);
+  const QueueStats st = f.queue.stats();
+  EXPECT_EQ(st.lease_expired_total, 2u);
+  EXPECT_EQ(st.dead_lettered_total, 1u);
+  EXPECT_EQ(st.depth + st.leased, 0u);
+}
+
 TEST(DeadLetter, DeadLetterWakesAWaiterOnTheDeadLetterQueue) {
   StoreFixture f;
   Queue& jobs = f.declare("jobs", 0, "dlq");
