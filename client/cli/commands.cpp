@@ -1,14 +1,11 @@
 // The subcommands: each turns its validated arguments into library calls and prints the result.
 #include "client/cli/commands.hpp"
 
-#include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -19,6 +16,8 @@
 #include "client/cli/bench.hpp"
 #include "client/cli/exit_status.hpp"
 #include "client/cli/output.hpp"
+#include "client/cli/stdout.hpp"
+#include "client/cli/stop_signals.hpp"
 
 namespace postbox::cli {
 
@@ -33,22 +32,6 @@ constexpr std::size_t kBatchBytes = 256 * 1024;
 constexpr std::size_t kWindow = 8;
 // recv --count/--follow: messages asked for per RECEIVE.
 constexpr uint32_t kReceiveBatch = 256;
-
-/// Thrown for local failures (unreadable file, stdout closed): exit status 1.
-class LocalError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-void print(std::string_view s) {
-  if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size())
-    throw LocalError(std::string("cannot write to stdout: ") + std::strerror(errno));
-}
-
-void print_line(std::string_view s) {
-  print(s);
-  print("\n");
-}
 
 std::string read_all(std::FILE* f, const std::string& name) {
   std::string out;
@@ -221,18 +204,6 @@ int send_lines(Client& client, const Invocation& inv) {
   return kExitOk;
 }
 
-/// Prints one reply's messages; returns how many.
-std::size_t print_messages(const Invocation& inv, const std::vector<Message>& messages) {
-  for (const auto& m : messages) {
-    if (inv.global.json)
-      print_line(message_json(m));
-    else
-      print_line(m.payload);
-  }
-  std::fflush(stdout);
-  return messages.size();
-}
-
 Reply receive(Client& client, const Invocation& inv, uint64_t want) {
   ReceiveOptions o = inv.recv.options;
   o.max_count =
@@ -245,21 +216,10 @@ Reply receive(Client& client, const Invocation& inv, uint64_t want) {
 // connection. The broker then answers a parked receive (shutting_down, after
 // any reply it already produced) and closes, so the wait always returns; the
 // loop prints what came and stops.
-volatile std::sig_atomic_t g_stop = 0;
 int g_follow_socket = -1;  // set before the handlers are installed
 
-extern "C" void on_follow_signal(int) {
-  int saved = errno;
-  g_stop = 1;
-  if (g_follow_socket >= 0) ::shutdown(g_follow_socket, SHUT_WR);
-  errno = saved;
-}
-
-void install_follow_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_follow_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM}) sigaction(sig, &sa, nullptr);
+bool stopping() noexcept {
+  return stop_flag().load();
 }
 
 [[noreturn]] void throw_reply(const Reply& r) {
@@ -315,6 +275,7 @@ int run_stat(Client& client, const Invocation& inv) {
 
 // send QUEUE [PAYLOAD] [--type N] [--priority P] [--timeout MS | --nowait] [--file F] [--lines]
 //            [--correlation-id ID] [--reply-to QUEUE] [--header KEY=VALUE]...
+//            [--delay MS] [--due TIME] [--ttl MS] [--key KEY]
 int run_send(Client& client, const Invocation& inv) {
   if (inv.send.lines) return send_lines(client, inv);
   std::string payload;
@@ -324,13 +285,14 @@ int run_send(Client& client, const Invocation& inv) {
     Input in(inv.send.file);
     payload = read_all(in.file, in.name);
   }
-  uint64_t id = client.send(inv.queue, payload, inv.send.options);
-  print_line(inv.global.json ? "{\"id\":" + std::to_string(id) + "}" : std::to_string(id));
+  const SendResult r = client.send(inv.queue, payload, inv.send.options);
+  const bool keyed = inv.send.options.dedup_key.has_value();
+  print_line(inv.global.json ? send_json(r, keyed) : send_text(r, keyed));
   return kExitOk;
 }
 
 // recv QUEUE [--type N] [--except] [--timeout MS | --nowait] [--max-size N] [--truncate]
-//            [--peek] [--count N | --follow]
+//            [--peek] [--count N | --follow] [--ack [--lease MS]]
 //
 // --follow ends with status 0 when interrupted (SIGINT, SIGTERM) or when a
 // wait times out (e.g. --follow --nowait drains the queue); --count fails with 3 if a message does
@@ -338,10 +300,11 @@ int run_send(Client& client, const Invocation& inv) {
 // --peek asks once for --count messages: peeking again would see the same ones.
 int run_recv(Client& client, const Invocation& inv) {
   const RecvArgs& a = inv.recv;
+  const TextForm form = a.options.ack ? TextForm::tag_payload : TextForm::payload;
   if (a.options.peek) {
     Reply r = receive(client, inv, a.count);
     if (!r.ok()) throw_reply(r);
-    std::size_t got = print_messages(inv, r.messages);
+    std::size_t got = print_messages(inv, r.messages, form);
     if (got < a.count)
       throw Error(Errc::no_message, "only " + std::to_string(got) + " of " +
                                         std::to_string(a.count) + " messages in queue '" +
@@ -352,27 +315,27 @@ int run_recv(Client& client, const Invocation& inv) {
     for (uint64_t left = a.count; left > 0;) {
       Reply r = receive(client, inv, std::min<uint64_t>(left, kReceiveBatch));
       if (!r.ok()) throw_reply(r);
-      left -= print_messages(inv, r.messages);
+      left -= print_messages(inv, r.messages, form);
     }
     return kExitOk;
   }
   if (g_follow_socket < 0)
     throw LocalError("cannot find the connection's socket to stop recv --follow cleanly");
-  install_follow_handlers();
-  while (!g_stop) {
+  install_stop_handlers(g_follow_socket);
+  while (!stopping()) {
     Reply r;
     try {
       r = receive(client, inv, kReceiveBatch);
     } catch (const Error&) {
       // Interrupted between receives: the half-closed connection refused the
       // next request or reported its end. No receive was pending, so nothing is lost.
-      if (g_stop) return kExitOk;
+      if (stopping()) return kExitOk;
       throw;
     }
     if (r.error == make_error_code(Errc::no_message)) return kExitOk;
-    if (g_stop && r.error == make_error_code(Errc::shutting_down)) return kExitOk;
+    if (stopping() && r.error == make_error_code(Errc::shutting_down)) return kExitOk;
     if (!r.ok()) throw_reply(r);
-    print_messages(inv, r.messages);
+    print_messages(inv, r.messages, form);
   }
   return kExitOk;
 }
@@ -405,6 +368,18 @@ int run(const Invocation& inv) {
         break;
       case Command::recv:
         status = run_recv(client, inv);
+        break;
+      case Command::ack:
+      case Command::nack:
+      case Command::touch:
+      case Command::reject:
+        status = run_settle(client, inv);
+        break;
+      case Command::move:
+        status = run_move(client, inv);
+        break;
+      case Command::consume:
+        status = run_consume(client, inv);
         break;
       case Command::bench:
         break;  // handled above: it makes its own connections

@@ -18,5 +18,9 @@ int run_list(Client& client, const Invocation& inv);
 int run_stat(Client& client, const Invocation& inv);
 int run_send(Client& client, const Invocation& inv);
 int run_recv(Client& client, const Invocation& inv);
+// Job commands (jobs_commands.cpp).
+int run_settle(Client& client, const Invocation& inv);  // ack, nack, touch, reject
+int run_move(Client& client, const Invocation& inv);
+int run_consume(Client& client, const Invocation& inv);
 
 }  // namespace postbox::cli

@@ -41,6 +41,20 @@ Json headers_json(const Headers& headers) {
   return out;
 }
 
+Json consumers_json(const std::vector<ConsumerStat>& consumers) {
+  Json out = Json::array();
+  for (const auto& c : consumers)
+    out.push_back(Json{{"consumer", c.consumer},
+                       {"connection", c.connection},
+                       {"pid", c.pid},
+                       {"type", c.type},
+                       {"except", c.except},
+                       {"ack", c.ack},
+                       {"prefetch", c.prefetch},
+                       {"unacked", c.unacked}});
+  return out;
+}
+
 Json stat_object(const QueueStat& s) {
   Json depths = Json::object();
   for (const auto& [prio, count] : s.depth_per_priority) depths[std::to_string(prio)] = count;
@@ -65,7 +79,24 @@ Json stat_object(const QueueStat& s) {
               {"purged_total", s.purged_total},
               {"blocked_senders", s.blocked_senders},
               {"blocked_receivers", s.blocked_receivers},
-              {"depth_per_priority", depths}};
+              {"depth_per_priority", depths},
+              {"max_deliveries", s.max_deliveries},
+              {"dead_letter", s.dead_letter},
+              {"lease_ms", s.lease_ms},
+              {"ttl_ms", s.ttl_ms},
+              {"leased", s.leased},
+              {"delayed", s.delayed},
+              {"acked_total", s.acked_total},
+              {"nacked_total", s.nacked_total},
+              {"redelivered_total", s.redelivered_total},
+              {"lease_expired_total", s.lease_expired_total},
+              {"expired_total", s.expired_total},
+              {"dead_lettered_total", s.dead_lettered_total},
+              {"discarded_total", s.discarded_total},
+              {"deduplicated_total", s.deduplicated_total},
+              {"moved_in_total", s.moved_in_total},
+              {"moved_out_total", s.moved_out_total},
+              {"consumers", consumers_json(s.consumers)}};
 }
 
 /// "2023-11-14T22:13:20.123456789Z", or "never" for 0 (the protocol's "never").
@@ -166,7 +197,40 @@ std::string message_json(const Message& m) {
   j["truncated"] = m.truncated;
   j["delivery_tag"] = m.delivery_tag;
   j["delivery_count"] = m.delivery_count;
+  if (m.delivery_tag != 0) j["tag"] = m.delivery_tag;
   return dump(j);
+}
+
+std::string send_text(const SendResult& r, bool keyed) {
+  std::string id = std::to_string(r.id());
+  return keyed && r.duplicate() ? id + " duplicate" : id;
+}
+
+std::string send_json(const SendResult& r, bool keyed) {
+  Json j{{"id", r.id()}};
+  if (keyed) j["duplicate"] = r.duplicate();
+  return dump(j);
+}
+
+std::string missing_leases_text(const std::vector<uint64_t>& missing, std::size_t tags) {
+  std::string list;
+  for (uint64_t t : missing) list += (list.empty() ? "" : ", ") + std::to_string(t);
+  std::string text =
+      std::string(missing.size() == 1 ? "no lease with tag " : "no lease with tags ") + list +
+      " (expired, settled already, or not yours to settle)";
+  if (tags > 1)
+    text +=
+        "; " + std::to_string(tags - missing.size()) + " of " + std::to_string(tags) + " settled";
+  return text;
+}
+
+std::string move_text(uint64_t moved, std::string_view source, std::string_view destination) {
+  return "moved " + std::to_string(moved) + (moved == 1 ? " message" : " messages") + " from " +
+         in_quotes(source) + " to " + in_quotes(destination);
+}
+
+std::string move_json(uint64_t moved) {
+  return dump(Json{{"moved", moved}});
 }
 
 std::string stat_json(const QueueStat& s) {
@@ -200,12 +264,38 @@ std::string stat_text(const QueueStat& s) {
       {"blocked_senders", std::to_string(s.blocked_senders)},
       {"blocked_receivers", std::to_string(s.blocked_receivers)},
       {"depth_per_priority", depths.empty() ? "-" : depths},
+      {"max_deliveries", s.max_deliveries == 0 ? "unlimited" : std::to_string(s.max_deliveries)},
+      {"dead_letter", s.dead_letter.empty() ? "none" : s.dead_letter},
+      {"lease_ms", std::to_string(s.lease_ms)},
+      {"ttl_ms", s.ttl_ms == 0 ? "none" : std::to_string(s.ttl_ms)},
+      {"leased", std::to_string(s.leased)},
+      {"delayed", std::to_string(s.delayed)},
+      {"acked_total", std::to_string(s.acked_total)},
+      {"nacked_total", std::to_string(s.nacked_total)},
+      {"redelivered_total", std::to_string(s.redelivered_total)},
+      {"lease_expired_total", std::to_string(s.lease_expired_total)},
+      {"expired_total", std::to_string(s.expired_total)},
+      {"dead_lettered_total", std::to_string(s.dead_lettered_total)},
+      {"discarded_total", std::to_string(s.discarded_total)},
+      {"deduplicated_total", std::to_string(s.deduplicated_total)},
+      {"moved_in_total", std::to_string(s.moved_in_total)},
+      {"moved_out_total", std::to_string(s.moved_out_total)},
+      {"consumers", std::to_string(s.consumers.size())},
   };
   std::string out;
   for (const auto& [key, value] : rows) {
     std::string k = key;
     k.resize(20, ' ');
     out += k + value + "\n";
+  }
+  for (const auto& c : s.consumers) {
+    out += "  consumer " + std::to_string(c.consumer) + ": pid " + pid_text(c.pid) +
+           ", connection " + std::to_string(c.connection) + ", type " + std::to_string(c.type) +
+           (c.except ? " except" : "") +
+           (c.ack ? ", ack, prefetch " + std::to_string(c.prefetch) + ", unacked " +
+                        std::to_string(c.unacked)
+                  : ", auto-ack") +
+           "\n";
   }
   return out;
 }

@@ -18,13 +18,30 @@ std::string base64(std::string_view bytes);
 /// One message as a one-line JSON object, no newline: id, type, priority,
 /// payload (UTF-8 text, else base64 with "encoding":"base64"), properties
 /// {correlation_id, reply_to, headers}, sender_pid, sender_uid,
-/// enqueue_time_ns, truncated, delivery_tag, delivery_count. A header key
-/// that repeats maps to an array of its values in send order.
+/// enqueue_time_ns, truncated, delivery_tag, delivery_count, and "tag" (the
+/// delivery tag again, for `postbox ack`) when the message is leased. A
+/// header key that repeats maps to an array of its values in send order.
 std::string message_json(const Message& m);
+
+/// send's output: the id; with --key (`keyed`) also whether it was a
+/// duplicate, then with the held message's id: "42" / "42 duplicate";
+/// {"id":42} / {"id":42,"duplicate":true}.
+std::string send_text(const SendResult& r, bool keyed);
+std::string send_json(const SendResult& r, bool keyed);
+
+/// The failure line of a settle whose tags named no lease, e.g. "no lease
+/// with tags 5, 7 (expired, settled already, or not yours to settle); 1 of
+/// 3 settled".
+std::string missing_leases_text(const std::vector<uint64_t>& missing, std::size_t tags);
+
+/// move's output: "moved 3 messages from 'a' to 'b'" / {"moved":3}.
+std::string move_text(uint64_t moved, std::string_view source, std::string_view destination);
+std::string move_json(uint64_t moved);
 
 /// The stat object with the wire's keys (PROTOCOL.md 7.4), one line.
 std::string stat_json(const QueueStat& s);
-/// "key  value" lines for people: mode in octal, times in UTC.
+/// "key  value" lines for people: mode in octal, times in UTC, then one
+/// line per consumer.
 std::string stat_text(const QueueStat& s);
 /// {"queues":[{"name","depth","bytes"}...]}, one line.
 std::string list_json(const std::vector<QueueSummary>& queues);

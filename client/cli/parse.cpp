@@ -18,11 +18,16 @@ constexpr int64_t kMaxType = std::numeric_limits<int64_t>::max();  // PROTOCOL.m
 // 0xFFFFFFFF is the wire's "forever", so finite limits stop one below.
 constexpr uint64_t kMaxTimeoutMs = 0xFFFFFFFEu;
 constexpr uint64_t kMaxSize = 0xFFFFFFFEu;
+constexpr uint64_t kMax32 = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kMax64 = std::numeric_limits<uint64_t>::max();
+// Delays and TTLs: as long as their nanoseconds fit an int64 (292 years).
+constexpr uint64_t kMaxDurationMs = std::numeric_limits<int64_t>::max() / 1'000'000;
+constexpr std::size_t kMaxKey = 1024;  // PROTOCOL.md: dedup_key is 1..1024 bytes
 
 constexpr const char* kFooter =
     "Exit status: 0 ok, 1 other failure, 2 usage, 3 no message, 4 queue full,\n"
     "5 no such queue, 6 queue exists, 7 permission denied, 8 broker unreachable,\n"
-    "9 message too big.";
+    "9 message too big, 10 no such lease (ack, nack, touch, reject).";
 
 std::string in_quotes(std::string_view s) {
   return "'" + std::string(s) + "'";
@@ -31,11 +36,12 @@ std::string in_quotes(std::string_view s) {
 /// Raw option text as CLI11 saw it; each is validated after parsing.
 struct RawFlags {
   std::string type, priority, timeout, max_messages, max_bytes, max_message_size, mode, overflow,
-      max_size, count, correlation_id, reply_to, file;
+      max_size, count, correlation_id, reply_to, file, delay, ttl, key, due, lease, max_deliveries,
+      dead_letter, prefetch, destination;
   std::optional<std::string> payload;
-  std::vector<std::string> headers;
+  std::vector<std::string> headers, tags;
   bool exclusive = false, nowait = false, lines = false, except = false, truncate = false,
-       peek = false, follow = false;
+       peek = false, follow = false, ack = false;
 };
 
 /// The parser and the options of each subcommand, kept together so the
@@ -61,6 +67,17 @@ struct Parser {
     subcommands[Command::list] = add_sub("list", "list the queues you may read");
     add_send();
     add_recv();
+    add_consume();
+    add_settle(Command::ack, "ack", "acknowledge leased messages: done, removed");
+    add_settle(Command::nack, "nack", "return leased messages to their queue")
+        ->add_option("--delay", raw.delay, "hidden for MS milliseconds first (default 0)");
+    subcommands[Command::nack]->add_option("--priority", raw.priority,
+                                           "their new priority 0..255 (default: kept)");
+    add_settle(Command::touch, "touch", "extend leases")
+        ->add_option("--lease", raw.lease,
+                     "new lease length in MS from now (default: the lease's own length)");
+    add_settle(Command::reject, "reject", "send leased messages to the dead-letter queue");
+    add_move();
     add_bench_options(
         *(subcommands[Command::bench] = add_sub("bench", "measure throughput and latency")));
   }
@@ -87,6 +104,12 @@ struct Parser {
     sub->add_option("--max-message-size", raw.max_message_size, "largest payload in bytes");
     sub->add_option("--mode", raw.mode, "permission bits in octal, e.g. 0660");
     sub->add_option("--overflow", raw.overflow, "reject | drop-oldest | drop-lowest-priority");
+    sub->add_option("--max-deliveries", raw.max_deliveries,
+                    "dead-letter a message returned after N deliveries (0: unlimited)");
+    sub->add_option("--dead-letter", raw.dead_letter,
+                    "queue for rejected, too often delivered and expired messages");
+    sub->add_option("--lease", raw.lease, "default lease length in MS (broker default 30000)");
+    sub->add_option("--ttl", raw.ttl, "default time to live in MS (0: none)");
   }
 
   void add_send() {
@@ -104,6 +127,13 @@ struct Parser {
     sub->add_option("--reply-to", raw.reply_to, "reply-to queue property");
     sub->add_option("--header", raw.headers, "KEY=VALUE header, repeatable")
         ->allow_extra_args(false);
+    sub->add_option("--delay", raw.delay, "invisible for MS milliseconds");
+    sub->add_option(
+        "--due", raw.due,
+        "invisible until TIME (RFC 3339, or ns since the epoch); with --delay the later");
+    sub->add_option("--ttl", raw.ttl, "discarded (or dead-lettered) after MS if still queued");
+    sub->add_option("--key", raw.key,
+                    "dedup key: nothing is added while the queue holds a message with it");
   }
 
   void add_recv() {
@@ -119,6 +149,37 @@ struct Parser {
     sub->add_flag("--peek", raw.peek, "leave the messages in the queue");
     sub->add_option("--count", raw.count, "receive N messages (default 1)");
     sub->add_flag("--follow", raw.follow, "keep receiving until interrupted");
+    sub->add_flag("--ack", raw.ack,
+                  "lease instead of remove; prints TAG<tab>PAYLOAD, settle with postbox ack TAG");
+    sub->add_option("--lease", raw.lease, "with --ack: lease length in MS (default: the queue's)");
+  }
+
+  void add_consume() {
+    CLI::App* sub = add_queue_command(Command::consume, "consume",
+                                      "stream messages pushed by the broker until interrupted");
+    sub->add_option("--type", raw.type, "0 any (default), N exactly N, -N lowest type <= N");
+    sub->add_flag("--except", raw.except, "messages whose type is not --type");
+    sub->add_flag("--ack", raw.ack, "lease each message and acknowledge it once printed");
+    sub->add_option("--prefetch", raw.prefetch, "with --ack: most unacknowledged at once (64)");
+    sub->add_option("--lease", raw.lease, "with --ack: lease length in MS (default: the queue's)");
+    sub->add_option("--count", raw.count, "stop after N messages");
+  }
+
+  /// ack, nack, touch, reject: one or more TAGs.
+  CLI::App* add_settle(Command c, const char* name, const char* help) {
+    CLI::App* sub = add_sub(name, help);
+    sub->add_option("TAG", raw.tags, "delivery tags (from recv --ack)")->required();
+    subcommands[c] = sub;
+    return sub;
+  }
+
+  void add_move() {
+    CLI::App* sub = add_sub("move", "move ready messages to another queue, keeping them intact");
+    sub->add_option("SOURCE", queue, "queue to take from")->required();
+    sub->add_option("DEST", raw.destination, "queue to append to")->required();
+    sub->add_option("--count", raw.count, "move at most N (default: all)");
+    sub->add_option("--type", raw.type, "0 any (default), N exactly N, -N lowest type <= N");
+    subcommands[Command::move] = sub;
   }
 
   bool given(Command c, const char* flag) const { return subcommands.at(c)->count(flag) > 0; }
@@ -143,12 +204,20 @@ Timeout timeout_flag(const Parser& p, Command c) {
   return kForever;
 }
 
+std::chrono::milliseconds ms_flag(const char* flag, const std::string& text, uint64_t min,
+                                  uint64_t max) {
+  return std::chrono::milliseconds(parse_unsigned(flag, text, min, max));
+}
+
+/// --lease (and the like) only make sense with --ack.
+void needs_ack(const Parser& p, Command c, const char* flag, bool ack, const char* what) {
+  if (p.given(c, flag) && !ack) throw UsageError(std::string(flag) + " needs " + what);
+}
+
 QueueOptions declare_options(const Parser& p) {
   constexpr Command c = Command::declare;
   QueueOptions o;
   o.exclusive = p.raw.exclusive;
-  constexpr uint64_t kMax64 = std::numeric_limits<uint64_t>::max();
-  constexpr uint64_t kMax32 = std::numeric_limits<uint32_t>::max();
   if (p.given(c, "--max-messages"))
     o.max_messages = parse_unsigned("--max-messages", p.raw.max_messages, 1, kMax64);
   if (p.given(c, "--max-bytes"))
@@ -163,6 +232,12 @@ QueueOptions declare_options(const Parser& p) {
       throw UsageError("--overflow: expected reject, drop-oldest or drop-lowest-priority, got " +
                        in_quotes(p.raw.overflow));
   }
+  if (p.given(c, "--max-deliveries"))
+    o.max_deliveries =
+        static_cast<uint32_t>(parse_unsigned("--max-deliveries", p.raw.max_deliveries, 0, kMax32));
+  if (p.given(c, "--dead-letter")) o.dead_letter = p.raw.dead_letter;  // "" clears it
+  if (p.given(c, "--lease")) o.lease = ms_flag("--lease", p.raw.lease, 1, kMax32);
+  if (p.given(c, "--ttl")) o.ttl = ms_flag("--ttl", p.raw.ttl, 0, kMaxDurationMs);
   return o;
 }
 
@@ -185,6 +260,17 @@ SendArgs send_args(const Parser& p) {
     o.reply_to = p.raw.reply_to;
   }
   for (const auto& h : p.raw.headers) o.headers.push_back(parse_header("--header", h));
+  if (p.given(c, "--delay")) o.delay = ms_flag("--delay", p.raw.delay, 0, kMaxDurationMs);
+  if (p.given(c, "--due")) o.due = parse_time("--due", p.raw.due);
+  if (p.given(c, "--ttl")) o.ttl = ms_flag("--ttl", p.raw.ttl, 1, kMaxDurationMs);
+  if (p.given(c, "--key")) {
+    // Every line would carry the same key, so all but the first would be duplicates.
+    if (a.lines) throw UsageError("--key and --lines cannot be used together");
+    if (p.raw.key.empty() || p.raw.key.size() > kMaxKey)
+      throw UsageError("--key: expected 1.." + std::to_string(kMaxKey) + " bytes, got " +
+                       std::to_string(p.raw.key.size()));
+    o.dedup_key = p.raw.key;
+  }
   return a;
 }
 
@@ -205,6 +291,52 @@ RecvArgs recv_args(const Parser& p) {
   if (p.given(c, "--count"))
     a.count = parse_unsigned("--count", p.raw.count, 1, std::numeric_limits<uint64_t>::max());
   a.follow = p.raw.follow;
+  exclusive_flags(p, c, "--ack", "--peek");
+  needs_ack(p, c, "--lease", p.raw.ack, "--ack");
+  // Detached, so that another process (postbox ack TAG) may settle the lease.
+  o.ack = o.detached = p.raw.ack;
+  if (p.given(c, "--lease")) o.lease = ms_flag("--lease", p.raw.lease, 1, kMax32);
+  return a;
+}
+
+ConsumeArgs consume_args(const Parser& p) {
+  constexpr Command c = Command::consume;
+  ConsumeArgs a;
+  ConsumeOptions& o = a.options;
+  if (p.given(c, "--type")) o.type = parse_signed("--type", p.raw.type, -kMaxType, kMaxType);
+  o.except = p.raw.except;
+  if (p.given(c, "--count")) a.count = parse_unsigned("--count", p.raw.count, 1, kMax64);
+  // --count leases too: what the broker pushes beyond N would otherwise be lost.
+  o.ack = p.raw.ack || a.count;
+  needs_ack(p, c, "--prefetch", o.ack, "--ack or --count");
+  needs_ack(p, c, "--lease", o.ack, "--ack or --count");
+  if (p.given(c, "--prefetch"))
+    o.prefetch = static_cast<uint32_t>(parse_unsigned("--prefetch", p.raw.prefetch, 1, kMax32));
+  if (p.given(c, "--lease")) o.lease = ms_flag("--lease", p.raw.lease, 1, kMax32);
+  return a;
+}
+
+SettleArgs settle_args(const Parser& p, Command c) {
+  SettleArgs a;
+  for (const auto& t : p.raw.tags) a.tags.push_back(parse_unsigned("TAG", t, 1, kMax64));
+  if (c == Command::nack) {
+    if (p.given(c, "--delay")) a.nack.delay = ms_flag("--delay", p.raw.delay, 0, kMax32);
+    if (p.given(c, "--priority"))
+      a.nack.priority = static_cast<uint8_t>(parse_unsigned("--priority", p.raw.priority, 0, 255));
+  }
+  if (c == Command::touch && p.given(c, "--lease"))
+    a.lease = ms_flag("--lease", p.raw.lease, 1, kMax32);
+  return a;
+}
+
+MoveArgs move_args(const Parser& p) {
+  constexpr Command c = Command::move;
+  MoveArgs a;
+  a.destination = p.raw.destination;
+  if (a.destination.empty()) throw UsageError("DEST: expected a queue name, got ''");
+  if (p.given(c, "--count")) a.options.count = parse_unsigned("--count", p.raw.count, 1, kMax64);
+  if (p.given(c, "--type"))
+    a.options.type = parse_signed("--type", p.raw.type, -kMaxType, kMaxType);
   return a;
 }
 
@@ -225,6 +357,19 @@ Invocation validate(const Parser& p) {
     case Command::recv:
       inv.recv = recv_args(p);
       break;
+    case Command::consume:
+      inv.consume = consume_args(p);
+      break;
+    case Command::ack:
+    case Command::nack:
+    case Command::touch:
+    case Command::reject:
+      inv.settle = settle_args(p, inv.command);
+      return inv;  // no queue: a tag names its lease
+    case Command::move:
+      inv.move = move_args(p);
+      if (inv.queue.empty()) throw UsageError("SOURCE: expected a queue name, got ''");
+      return inv;
     case Command::remove:
     case Command::purge:
     case Command::list:
@@ -290,6 +435,85 @@ std::pair<std::string, std::string> parse_header(std::string_view flag, std::str
   if (eq == std::string_view::npos || eq == 0)
     throw UsageError(std::string(flag) + ": expected KEY=VALUE, got " + in_quotes(text));
   return {std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+
+std::chrono::system_clock::time_point parse_time(std::string_view flag, std::string_view text) {
+  using namespace std::chrono;
+  auto bad = [&]() -> UsageError {
+    return UsageError(std::string(flag) +
+                      ": expected RFC 3339 (2026-12-02T10:00:00Z) or nanoseconds since the "
+                      "epoch, got " +
+                      in_quotes(text));
+  };
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
+    uint64_t ns = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ns);
+    if (ec != std::errc() || ns > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      throw bad();
+    return system_clock::time_point(duration_cast<system_clock::duration>(nanoseconds(ns)));
+  }
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't', 'z' and ' ' as RFC 3339 allows.
+  std::size_t at = 0;
+  auto digits = [&](std::size_t n) -> int {
+    if (at + n > text.size()) throw bad();
+    int v = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      char ch = text[at + i];
+      if (ch < '0' || ch > '9') throw bad();
+      v = v * 10 + (ch - '0');
+    }
+    at += n;
+    return v;
+  };
+  auto expect = [&](std::string_view one_of) {
+    if (at >= text.size() || one_of.find(text[at]) == std::string_view::npos) throw bad();
+    ++at;
+  };
+  const int year = digits(4);
+  expect("-");
+  const unsigned month = static_cast<unsigned>(digits(2));
+  expect("-");
+  const unsigned day = static_cast<unsigned>(digits(2));
+  expect("Tt ");
+  const int hour = digits(2);
+  expect(":");
+  const int minute = digits(2);
+  expect(":");
+  const int second = digits(2);
+  nanoseconds fraction{0};
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    std::size_t n = 0;
+    int64_t scale = 1'000'000'000;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      scale /= 10;  // digits past nanoseconds are dropped
+      fraction += nanoseconds((text[at] - '0') * scale);
+      ++at;
+      ++n;
+    }
+    if (n == 0) throw bad();
+  }
+  minutes offset{0};
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    const int sign = text[at] == '-' ? -1 : 1;
+    ++at;
+    const int oh = digits(2);
+    expect(":");
+    const int om = digits(2);
+    if (oh > 23 || om > 59) throw bad();
+    offset = minutes(sign * (oh * 60 + om));
+  } else {
+    throw bad();
+  }
+  const year_month_day date{std::chrono::year(year), std::chrono::month(month),
+                            std::chrono::day(day)};
+  if (at != text.size() || !date.ok() || hour > 23 || minute > 59 || second > 60) throw bad();
+  // A leap second (:60) is read as the next second, as time_t would have it.
+  auto t = sys_days(date) + hours(hour) + minutes(minute) + seconds(second) + fraction - offset;
+  if (t.time_since_epoch().count() < 0) throw bad();
+  return time_point_cast<system_clock::duration>(t);
 }
 
 Parsed parse(int argc, const char* const* argv) {

@@ -1,6 +1,7 @@
 // The postbox command line: subcommands, flags, and validation into plain values.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -18,7 +19,22 @@ struct GlobalOptions {
   bool json = false;
 };
 
-enum class Command { declare, remove, purge, list, stat, send, recv, bench };
+enum class Command {
+  declare,
+  remove,
+  purge,
+  list,
+  stat,
+  send,
+  recv,
+  bench,
+  ack,
+  nack,
+  touch,
+  reject,
+  move,
+  consume
+};
 
 struct SendArgs {
   std::optional<std::string> payload;  ///< the PAYLOAD argument
@@ -28,19 +44,42 @@ struct SendArgs {
 };
 
 struct RecvArgs {
-  ReceiveOptions options;
-  uint64_t count = 1;   ///< messages to receive
-  bool follow = false;  ///< keep receiving until the timeout, EOF or a signal
+  ReceiveOptions options;  ///< --ack makes the leases detached, for `postbox ack TAG`
+  uint64_t count = 1;      ///< messages to receive
+  bool follow = false;     ///< keep receiving until the timeout, EOF or a signal
+};
+
+/// ack, nack, touch, reject TAG...
+struct SettleArgs {
+  std::vector<uint64_t> tags;
+  NackOptions nack;                                ///< nack --delay, --priority
+  std::optional<std::chrono::milliseconds> lease;  ///< touch --lease (else the original length)
+};
+
+/// move SOURCE DEST (SOURCE is Invocation::queue)
+struct MoveArgs {
+  std::string destination;
+  MoveOptions options;
+};
+
+struct ConsumeArgs {
+  ConsumeOptions options;
+  /// --count: stop after N. The messages are then leased and acked as
+  /// printed, so no more than N leave the queue even without --ack.
+  std::optional<uint64_t> count;
 };
 
 /// A fully validated command line.
 struct Invocation {
   GlobalOptions global;
   Command command = Command::list;
-  std::string queue;  ///< every command but list and bench
+  std::string queue;  ///< every command but list, bench and the settles (move: SOURCE)
   QueueOptions declare;
   SendArgs send;
   RecvArgs recv;
+  SettleArgs settle;
+  MoveArgs move;
+  ConsumeArgs consume;
 };
 
 /// What parse() decided: run `invocation`, or exit at once with `exit_status`
@@ -71,5 +110,8 @@ int64_t parse_signed(std::string_view flag, std::string_view text, int64_t min, 
 uint32_t parse_mode(std::string_view flag, std::string_view text);
 /// "KEY=VALUE" with a non-empty KEY; VALUE may be empty or contain '='.
 std::pair<std::string, std::string> parse_header(std::string_view flag, std::string_view text);
+/// A point in time: nanoseconds since the epoch ("1700000000000000000"), or
+/// RFC 3339 ("2026-12-02T10:00:00Z", "2026-12-02T11:00:00.5+01:00").
+std::chrono::system_clock::time_point parse_time(std::string_view flag, std::string_view text);
 
 }  // namespace postbox::cli

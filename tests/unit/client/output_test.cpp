@@ -82,6 +82,42 @@ TEST(MessageJson, TextPayloadHasEveryDocumentedKey) {
   EXPECT_EQ(j["delivery_count"], 1);
 }
 
+TEST(MessageJson, LeasedMessageCarriesItsTagAsTag) {
+  EXPECT_FALSE(json::parse(message_json(sample())).contains("tag"));  // auto-acked: no lease
+  Message m = sample();
+  m.delivery_tag = 77;
+  m.delivery_count = 2;
+  auto j = json::parse(message_json(m));
+  EXPECT_EQ(j["tag"], 77);
+  EXPECT_EQ(j["delivery_tag"], 77);
+  EXPECT_EQ(j["delivery_count"], 2);
+}
+
+TEST(SendOutput, SaysDuplicateOnlyWhenAKeyWasGiven) {
+  const SendResult added{10, 1, {}};
+  const SendResult duplicate{11, 1, {{0, 4}}};
+  EXPECT_EQ(send_text(added, false), "10");
+  EXPECT_EQ(send_json(added, false), R"({"id":10})");
+  EXPECT_EQ(send_text(added, true), "10");
+  EXPECT_EQ(send_json(added, true), R"({"id":10,"duplicate":false})");
+  EXPECT_EQ(send_text(duplicate, true), "4 duplicate");  // the held message's id
+  EXPECT_EQ(send_json(duplicate, true), R"({"id":4,"duplicate":true})");
+}
+
+TEST(SettleOutput, NamesTheMissingTagsAndHowManySettled) {
+  EXPECT_EQ(missing_leases_text({5}, 1),
+            "no lease with tag 5 (expired, settled already, or not yours to settle)");
+  EXPECT_EQ(missing_leases_text({5, 7}, 3),
+            "no lease with tags 5, 7 (expired, settled already, or not yours to settle); 1 of 3 "
+            "settled");
+}
+
+TEST(MoveOutput, CountsTheMovedMessages) {
+  EXPECT_EQ(move_text(1, "a", "b"), "moved 1 message from 'a' to 'b'");
+  EXPECT_EQ(move_text(3, "a", "b"), "moved 3 messages from 'a' to 'b'");
+  EXPECT_EQ(move_json(3), R"({"moved":3})");
+}
+
 TEST(MessageJson, IsOneLine) {
   Message m = sample();
   m.payload = "line one\nline two";
@@ -138,11 +174,54 @@ TEST(StatJson, UsesTheWireKeys) {
                           "purged_total",
                           "blocked_senders",
                           "blocked_receivers",
-                          "depth_per_priority"})
+                          "depth_per_priority",
+                          "max_deliveries",
+                          "dead_letter",
+                          "lease_ms",
+                          "ttl_ms",
+                          "leased",
+                          "delayed",
+                          "acked_total",
+                          "nacked_total",
+                          "redelivered_total",
+                          "lease_expired_total",
+                          "expired_total",
+                          "dead_lettered_total",
+                          "discarded_total",
+                          "deduplicated_total",
+                          "moved_in_total",
+                          "moved_out_total",
+                          "consumers"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["mode"], 0640);
   EXPECT_EQ(j["overflow"], "drop-oldest");
   EXPECT_EQ(j["depth_per_priority"], json({{"0", 1}, {"9", 1}}));
+}
+
+TEST(StatJson, ListsConsumersWithTheWireKeys) {
+  QueueStat s = sample_stat();
+  s.consumers = {{3, 9, 1234, -5, true, true, 16, 2}};
+  auto j = json::parse(stat_json(s));
+  EXPECT_EQ(j["consumers"], json::parse(R"([{"consumer":3,"connection":9,"pid":1234,"type":-5,)"
+                                        R"("except":true,"ack":true,"prefetch":16,"unacked":2}])"));
+}
+
+TEST(StatText, ShowsTheJobSettingsAndOneLinePerConsumer) {
+  QueueStat s = sample_stat();
+  s.dead_letter = "jobs.dead";
+  s.lease_ms = 30000;
+  s.leased = 2;
+  s.consumers = {{3, 9, 1234, 0, false, true, 16, 2}, {4, 9, 1234, 7, true, false, 0, 0}};
+  auto text = stat_text(s);
+  EXPECT_NE(text.find("max_deliveries      unlimited\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("dead_letter         jobs.dead\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ttl_ms              none\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("leased              2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("consumers           2\n"
+                      "  consumer 3: pid 1234, connection 9, type 0, ack, prefetch 16, unacked 2\n"
+                      "  consumer 4: pid 1234, connection 9, type 7 except, auto-ack\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(StatText, ShowsModeInOctalAndNeverForZeroTimes) {

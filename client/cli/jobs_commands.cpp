@@ -1,0 +1,85 @@
+// The job subcommands: settling leases by tag, move, and consume (a push consumer).
+#include <cstdio>
+
+#include "client/cli/commands.hpp"
+#include "client/cli/exit_status.hpp"
+#include "client/cli/output.hpp"
+#include "client/cli/stdout.hpp"
+#include "client/cli/stop_signals.hpp"
+#include "postbox/consumer.hpp"
+
+namespace postbox::cli {
+
+// ack TAG... | nack TAG... [--delay MS] [--priority P] | touch TAG... [--lease MS] | reject TAG...
+//
+// One request for all the tags. Tags that named no lease fail with
+// no_such_lease (exit 10) after the others were settled.
+int run_settle(Client& client, const Invocation& inv) {
+  const SettleArgs& a = inv.settle;
+  std::vector<uint64_t> missing;
+  switch (inv.command) {
+    case Command::ack:
+      missing = client.ack(a.tags);
+      break;
+    case Command::nack:
+      missing = client.nack(a.tags, a.nack);
+      break;
+    case Command::touch:
+      missing = client.touch(a.tags, a.lease);
+      break;
+    case Command::reject:
+      missing = client.reject(a.tags);
+      break;
+    default:
+      throw LocalError("not a settle command");
+  }
+  if (!missing.empty())
+    throw Error(Errc::no_such_lease, missing_leases_text(missing, a.tags.size()));
+  if (inv.global.json) print_line("{\"settled\":" + std::to_string(a.tags.size()) + "}");
+  return kExitOk;
+}
+
+// move SOURCE DEST [--count N] [--type N]
+int run_move(Client& client, const Invocation& inv) {
+  uint64_t moved = client.move(inv.queue, inv.move.destination, inv.move.options);
+  print_line(inv.global.json ? move_json(moved)
+                             : move_text(moved, inv.queue, inv.move.destination));
+  return kExitOk;
+}
+
+// consume QUEUE [--type N] [--except] [--ack] [--prefetch K] [--lease MS] [--count N]
+//
+// Prints messages as recv --follow does. With --ack (or --count) each is
+// acknowledged once printed, so what a crash interrupts goes back to the
+// queue. SIGINT/SIGTERM cancel the consumer and end with status 0; without
+// --ack what the broker pushed before the cancel is still printed, with --ack
+// what was not printed is returned to the queue.
+int run_consume(Client& client, const Invocation& inv) {
+  install_stop_handlers();  // no half-close: run_consumer cancels the consumer itself
+  ConsumerLoopOptions loop;
+  loop.stop = &stop_flag();
+  loop.limit = inv.consume.count;
+  ConsumerSummary summary;
+  try {
+    summary = run_consumer(
+        client, inv.queue, inv.consume.options,
+        [&](const Message& m) {
+          print_message(inv, m);
+          std::fflush(stdout);
+          return Outcome::ack();
+        },
+        loop);
+  } catch (const Error& e) {
+    // The broker stopping while we were being stopped anyway is no failure.
+    if (stop_flag().load() && e.errc() == Errc::shutting_down) return kExitOk;
+    throw;
+  }
+  print_messages(inv, summary.unhandled);
+  if (!summary.missing.empty())
+    throw Error(Errc::no_such_lease, missing_leases_text(summary.missing, summary.acked) +
+                                         ": their leases expired while printing, so they will "
+                                         "be delivered again");
+  return kExitOk;
+}
+
+}  // namespace postbox::cli
