@@ -170,7 +170,7 @@ void handle_move(Session& s, const proto::Frame& f) {
   if (!may_read(from->attributes().owner, s.peer())) return deny(s, rid, "move from", *from);
   if (!may_write(to->attributes().owner, s.peer())) return deny(s, rid, "move to", *to);
   const MoveResult r = s.context().store.move(*from, *to, Selector{type, false}, count);
-  json reply = {{"moved", r.moved}};
+  json reply = {{"moved", r.moved}, {"merged", r.merged}};
   if (r.stopped != Errc::ok) reply["stopped"] = std::string(proto::to_string(r.stopped));
   reply_json(s, f, reply);
 }

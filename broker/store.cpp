@@ -12,6 +12,9 @@ namespace {
 constexpr std::size_t kMaxNameLength = 255;
 constexpr uint32_t kMaxMode = 0777;
 constexpr std::size_t kShownNameLength = 64;  // keeps an error about a bad name one short line
+// max_frame_size - message_size_ceiling (256) minus a delivered message's
+// header and the reply's count: what a message's data may exceed the ceiling by.
+constexpr std::size_t kReplyHeadroom = 256 - 56 - 4;
 constexpr uint64_t kMaxTtlMs = 100ull * 366 * 24 * 3600 * 1000;  // ~100 years: ns fit a u64
 
 bool is_name_char(char c) noexcept {
@@ -174,6 +177,11 @@ bool QueueStore::dead_letter(Queue& from, MessagePtr& m, DeathReason) {
   // owner may write to, or dead-lettering would be a way into anyone's queue.
   const Ownership& source = from.attributes().owner;
   if (!may_write(target->attributes().owner, Credentials{0, source.uid, source.gid})) return false;
+  // Its history made it larger; one that no longer fits a reply frame could
+  // never be delivered (and dead-letter cycles would keep growing it).
+  if (m->data.size() > ceiling_ + kReplyHeadroom) return false;
+  // A dead-letter queue keeps every death: the key would merge them.
+  m->key_size = 0;
   Batch b;
   b.keep_origin = true;
   b.payload_bytes = m->payload_size();
@@ -206,6 +214,9 @@ MoveResult QueueStore::move(Queue& from, Queue& to, const Selector& which, uint6
       r.stopped = code;
       break;
     }
+    // `to` holding the same dedup key took it as a duplicate: gone from
+    // `from`, added nothing.
+    if (!b.duplicates.empty()) ++r.merged;
     ++r.moved;
   }
   to.count_moved_in(r.moved);

@@ -36,7 +36,8 @@ struct DeclareSpec {
 };
 
 struct MoveResult {
-  uint64_t moved = 0;
+  uint64_t moved = 0;       // taken from the source
+  uint64_t merged = 0;      // of those, added nothing: the destination held their dedup key
   Errc stopped = Errc::ok;  // why it stopped before max_count with messages left (e.g. queue_full)
 };
 

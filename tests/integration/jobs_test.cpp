@@ -456,6 +456,26 @@ TEST_F(Jobs, DuplicateKeyAddsNothingAndMayRaisePriority) {
   EXPECT_EQ(stat("jobs")["deduplicated_total"], 1);
 }
 
+TEST_F(Jobs, TheDeadLetterQueueKeepsEveryDeathOfTheSameKey) {
+  declare({{"queue", "dead"}});
+  declare({{"queue", "jobs"}, {"dead_letter", "dead"}});
+  for (int round = 0; round < 2; ++round) {
+    Out job{1, 0, "attempt" + std::to_string(round), {}};
+    job.props.dedup_key = "k";
+    send("jobs", {job});
+    auto got = messages_of(request(receive_frame("jobs", 5, 0, 1, proto::kReceiveAck, 60000)));
+    ASSERT_EQ(got.size(), 1u);
+    Bytes reject;
+    const uint64_t tags[] = {got[0].tag};
+    proto::encode_settle(Kind::reject, 0, proto::kKeepPriority, tags, reject, 6);
+    ASSERT_EQ(proto::decode_settle_reply(request(reject).body)->settled, 1u);
+  }
+  auto dead = messages_of(request(receive_frame("dead", 7, 0, 10)));
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].payload, "attempt0");
+  EXPECT_EQ(dead[1].payload, "attempt1");
+}
+
 TEST_F(Jobs, MoveReplaysDeadLettersKeepingProperties) {
   declare({{"queue", "dead"}});
   declare({{"queue", "jobs"}});
