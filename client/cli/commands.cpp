@@ -222,6 +222,11 @@ bool stopping() noexcept {
   return stop_flag().load();
 }
 
+/// A version 1 broker's stat has no lease, dead-letter or consumer keys.
+bool speaks_jobs(const Client& client) {
+  return client.server_info().version >= 2;
+}
+
 [[noreturn]] void throw_reply(const Reply& r) {
   throw Error(static_cast<Errc>(r.error.value()), r.error_message);
 }
@@ -232,7 +237,7 @@ bool stopping() noexcept {
 //               [--mode OCTAL] [--overflow POLICY]
 int run_declare(Client& client, const Invocation& inv) {
   auto r = client.declare(inv.queue, inv.declare);
-  print_line(inv.global.json ? declare_json(r) : declare_text(r));
+  print_line(inv.global.json ? declare_json(r, speaks_jobs(client)) : declare_text(r));
   return kExitOk;
 }
 
@@ -267,9 +272,9 @@ int run_list(Client& client, const Invocation& inv) {
 int run_stat(Client& client, const Invocation& inv) {
   auto s = client.stat(inv.queue);
   if (inv.global.json)
-    print_line(stat_json(s));
+    print_line(stat_json(s, speaks_jobs(client)));
   else
-    print(stat_text(s));
+    print(stat_text(s, speaks_jobs(client)));
   return kExitOk;
 }
 

@@ -55,48 +55,54 @@ Json consumers_json(const std::vector<ConsumerStat>& consumers) {
   return out;
 }
 
-Json stat_object(const QueueStat& s) {
+Json stat_object(const QueueStat& s, bool jobs) {
   Json depths = Json::object();
   for (const auto& [prio, count] : s.depth_per_priority) depths[std::to_string(prio)] = count;
-  return Json{{"name", s.name},
-              {"depth", s.depth},
-              {"bytes", s.bytes},
-              {"max_messages", s.max_messages},
-              {"max_bytes", s.max_bytes},
-              {"max_message_size", s.max_message_size},
-              {"mode", s.mode},
-              {"overflow", std::string(to_string(s.overflow))},
-              {"owner_uid", s.owner_uid},
-              {"owner_gid", s.owner_gid},
-              {"created_ns", s.created_ns},
-              {"last_send_pid", s.last_send_pid},
-              {"last_send_ns", s.last_send_ns},
-              {"last_receive_pid", s.last_receive_pid},
-              {"last_receive_ns", s.last_receive_ns},
-              {"sent_total", s.sent_total},
-              {"received_total", s.received_total},
-              {"dropped_total", s.dropped_total},
-              {"purged_total", s.purged_total},
-              {"blocked_senders", s.blocked_senders},
-              {"blocked_receivers", s.blocked_receivers},
-              {"depth_per_priority", depths},
-              {"max_deliveries", s.max_deliveries},
-              {"dead_letter", s.dead_letter},
-              {"lease_ms", s.lease_ms},
-              {"ttl_ms", s.ttl_ms},
-              {"leased", s.leased},
-              {"delayed", s.delayed},
-              {"acked_total", s.acked_total},
-              {"nacked_total", s.nacked_total},
-              {"redelivered_total", s.redelivered_total},
-              {"lease_expired_total", s.lease_expired_total},
-              {"expired_total", s.expired_total},
-              {"dead_lettered_total", s.dead_lettered_total},
-              {"discarded_total", s.discarded_total},
-              {"deduplicated_total", s.deduplicated_total},
-              {"moved_in_total", s.moved_in_total},
-              {"moved_out_total", s.moved_out_total},
-              {"consumers", consumers_json(s.consumers)}};
+  Json j{{"name", s.name},
+         {"depth", s.depth},
+         {"bytes", s.bytes},
+         {"max_messages", s.max_messages},
+         {"max_bytes", s.max_bytes},
+         {"max_message_size", s.max_message_size},
+         {"mode", s.mode},
+         {"overflow", std::string(to_string(s.overflow))},
+         {"owner_uid", s.owner_uid},
+         {"owner_gid", s.owner_gid},
+         {"created_ns", s.created_ns},
+         {"last_send_pid", s.last_send_pid},
+         {"last_send_ns", s.last_send_ns},
+         {"last_receive_pid", s.last_receive_pid},
+         {"last_receive_ns", s.last_receive_ns},
+         {"sent_total", s.sent_total},
+         {"received_total", s.received_total},
+         {"dropped_total", s.dropped_total},
+         {"purged_total", s.purged_total},
+         {"blocked_senders", s.blocked_senders},
+         {"blocked_receivers", s.blocked_receivers},
+         {"depth_per_priority", depths}};
+  // A version 1 broker has none of these: zeros would claim what it cannot know.
+  if (!jobs) return j;
+  const std::pair<const char*, uint64_t> counters[] = {
+      {"lease_ms", s.lease_ms},
+      {"ttl_ms", s.ttl_ms},
+      {"leased", s.leased},
+      {"delayed", s.delayed},
+      {"acked_total", s.acked_total},
+      {"nacked_total", s.nacked_total},
+      {"redelivered_total", s.redelivered_total},
+      {"lease_expired_total", s.lease_expired_total},
+      {"expired_total", s.expired_total},
+      {"dead_lettered_total", s.dead_lettered_total},
+      {"discarded_total", s.discarded_total},
+      {"deduplicated_total", s.deduplicated_total},
+      {"moved_in_total", s.moved_in_total},
+      {"moved_out_total", s.moved_out_total},
+  };
+  j["max_deliveries"] = s.max_deliveries;
+  j["dead_letter"] = s.dead_letter;
+  for (const auto& [key, value] : counters) j[key] = value;
+  j["consumers"] = consumers_json(s.consumers);
+  return j;
 }
 
 /// "2023-11-14T22:13:20.123456789Z", or "never" for 0 (the protocol's "never").
@@ -233,11 +239,11 @@ std::string move_json(uint64_t moved) {
   return dump(Json{{"moved", moved}});
 }
 
-std::string stat_json(const QueueStat& s) {
-  return dump(stat_object(s));
+std::string stat_json(const QueueStat& s, bool jobs) {
+  return dump(stat_object(s, jobs));
 }
 
-std::string stat_text(const QueueStat& s) {
+std::string stat_text(const QueueStat& s, bool jobs) {
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", s.mode);
   std::string depths;
@@ -264,6 +270,8 @@ std::string stat_text(const QueueStat& s) {
       {"blocked_senders", std::to_string(s.blocked_senders)},
       {"blocked_receivers", std::to_string(s.blocked_receivers)},
       {"depth_per_priority", depths.empty() ? "-" : depths},
+  };
+  const std::pair<const char*, std::string> job_rows[] = {
       {"max_deliveries", s.max_deliveries == 0 ? "unlimited" : std::to_string(s.max_deliveries)},
       {"dead_letter", s.dead_letter.empty() ? "none" : s.dead_letter},
       {"lease_ms", std::to_string(s.lease_ms)},
@@ -283,11 +291,16 @@ std::string stat_text(const QueueStat& s) {
       {"consumers", std::to_string(s.consumers.size())},
   };
   std::string out;
-  for (const auto& [key, value] : rows) {
-    std::string k = key;
-    k.resize(20, ' ');
-    out += k + value + "\n";
-  }
+  auto add = [&](const auto& table) {
+    for (const auto& [key, value] : table) {
+      std::string k = key;
+      k.resize(20, ' ');
+      out += k + value + "\n";
+    }
+  };
+  add(rows);
+  if (!jobs) return out;  // a version 1 broker knows none of them
+  add(job_rows);
   for (const auto& c : s.consumers) {
     out += "  consumer " + std::to_string(c.consumer) + ": pid " + pid_text(c.pid) +
            ", connection " + std::to_string(c.connection) + ", type " + std::to_string(c.type) +
@@ -324,8 +337,8 @@ std::string list_text(const std::vector<QueueSummary>& queues) {
   return out;
 }
 
-std::string declare_json(const DeclareResult& r) {
-  return dump(Json{{"created", r.created}, {"queue", stat_object(r.queue)}});
+std::string declare_json(const DeclareResult& r, bool jobs) {
+  return dump(Json{{"created", r.created}, {"queue", stat_object(r.queue, jobs)}});
 }
 
 std::string declare_text(const DeclareResult& r) {

@@ -39,16 +39,18 @@ std::string move_text(uint64_t moved, std::string_view source, std::string_view 
 std::string move_json(uint64_t moved);
 
 /// The stat object with the wire's keys (PROTOCOL.md 7.4), one line.
-std::string stat_json(const QueueStat& s);
+/// `jobs`: the broker speaks version 2; without it the version 2 keys
+/// (leases, dead letters, consumers) are left out rather than shown as zeros.
+std::string stat_json(const QueueStat& s, bool jobs = true);
 /// "key  value" lines for people: mode in octal, times in UTC, then one
 /// line per consumer.
-std::string stat_text(const QueueStat& s);
+std::string stat_text(const QueueStat& s, bool jobs = true);
 /// {"queues":[{"name","depth","bytes"}...]}, one line.
 std::string list_json(const std::vector<QueueSummary>& queues);
 /// A table with a NAME DEPTH BYTES header.
 std::string list_text(const std::vector<QueueSummary>& queues);
 /// {"created": bool, "queue": stat}, one line.
-std::string declare_json(const DeclareResult& r);
+std::string declare_json(const DeclareResult& r, bool jobs = true);
 /// "queue 'jobs' created" or "queue 'jobs' exists".
 std::string declare_text(const DeclareResult& r);
 

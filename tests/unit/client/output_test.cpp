@@ -206,6 +206,16 @@ TEST(StatJson, ListsConsumersWithTheWireKeys) {
                                         R"("except":true,"ack":true,"prefetch":16,"unacked":2}])"));
 }
 
+TEST(StatOutput, LeavesTheVersion2KeysOutForAVersion1Broker) {
+  auto j = json::parse(stat_json(sample_stat(), /*jobs=*/false));
+  EXPECT_TRUE(j.contains("depth_per_priority"));
+  for (const char* key : {"leased", "dead_letter", "consumers", "acked_total"})
+    EXPECT_FALSE(j.contains(key)) << key;
+  auto text = stat_text(sample_stat(), false);
+  EXPECT_EQ(text.find("leased"), std::string::npos) << text;
+  EXPECT_NE(text.find("depth_per_priority"), std::string::npos) << text;
+}
+
 TEST(StatText, ShowsTheJobSettingsAndOneLinePerConsumer) {
   QueueStat s = sample_stat();
   s.dead_letter = "jobs.dead";
