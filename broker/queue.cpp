@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <string_view>
+#include <unordered_set>
 
 #include "broker/clock.hpp"
 #include "broker/queue_impl.hpp"
@@ -65,9 +67,25 @@ Errc Queue::Impl::check_batch(const Batch& b) const noexcept {
 // Whether the overflow policy can make room for `b` now. Leased messages are
 // with consumers and cannot be discarded, so even a discarding policy may
 // have to wait for acks.
-bool Queue::Impl::can_make_room(const Batch& b) const noexcept {
-  const uint64_t n = b.messages.size();
-  const uint64_t bytes = payload_sum(b);
+// What the batch would add: messages whose dedup key is held (or repeated
+// earlier in the batch) add nothing, so they need no room.
+std::pair<uint64_t, uint64_t> Queue::Impl::room_needed(const Batch& b) const {
+  uint64_t n = 0;
+  uint64_t bytes = 0;
+  std::unordered_set<std::string_view> batch_keys;
+  for (const MessagePtr& m : b.messages) {
+    if (m->key_size > 0) {
+      const std::string_view key = m->dedup_key();
+      if (keys.contains(key) || !batch_keys.insert(key).second) continue;
+    }
+    ++n;
+    bytes += m->payload_size();
+  }
+  return {n, bytes};
+}
+
+bool Queue::Impl::can_make_room(const Batch& b) const {
+  const auto [n, bytes] = room_needed(b);
   switch (limits().overflow) {
     case config::Overflow::reject:
       return fits(n, bytes);
@@ -95,8 +113,8 @@ uint64_t Queue::Impl::admit(Batch& b, const Credentials& who) {
   const config::Overflow policy = limits().overflow;
   b.duplicates.clear();
   if (policy == config::Overflow::drop_oldest) {
-    const uint64_t bytes = payload_sum(b);
-    while (!fits(b.messages.size(), bytes) && drop_one_oldest()) {
+    const auto [n, bytes] = room_needed(b);
+    while (!fits(n, bytes) && drop_one_oldest()) {
     }
   }
   const uint64_t default_ttl_ns = limits().ttl_ms * 1'000'000;
@@ -128,8 +146,18 @@ uint64_t Queue::Impl::admit(Batch& b, const Credentials& who) {
       m.reset();
       continue;
     }
-    // can_make_room() checked that the leased messages leave room for the batch.
-    assert(fits(1, m->payload_size()) && "admit() without room");
+    if (!fits(1, m->payload_size())) {
+      // Only under drop-oldest, when it discarded the holder of a key this
+      // message repeats: room_needed() had counted it as a duplicate.
+      assert(policy == config::Overflow::drop_oldest && "admit() without room");
+      while (!fits(1, m->payload_size()) && drop_one_oldest()) {
+      }
+      if (!fits(1, m->payload_size())) {
+        ++counters.dropped_total;
+        m.reset();
+        continue;
+      }
+    }
     if (m->key_size > 0) keys.emplace(m->dedup_key(), m.get());
     place(std::move(m), now);
   }
@@ -192,6 +220,8 @@ bool Queue::Impl::admit_senders() {
   bool admitted = false;
   while (!senders.empty()) {
     SendWaiter& w = senders.front();
+    // Before the room check, which admit() must not invalidate by expiring a key's holder.
+    if (scheduled != 0 && scheduled <= services.now_ns()) process_due(services.now_ns());
     const Errc checked = check_batch(w.batch);  // limits may have been lowered while it waited
     if (checked == Errc::ok && !can_make_room(w.batch)) break;
     senders.pop_front();

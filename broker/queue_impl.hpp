@@ -59,7 +59,8 @@ struct Queue::Impl {
 
   // --- admission (queue.cpp)
   Errc check_batch(const Batch& b) const noexcept;
-  bool can_make_room(const Batch& b) const noexcept;
+  std::pair<uint64_t, uint64_t> room_needed(const Batch& b) const;
+  bool can_make_room(const Batch& b) const;
   uint64_t admit(Batch& b, const Credentials& who);
   bool merge_duplicate(Message& incoming, Message& held);
   bool make_room_below(const Message& incoming);

@@ -238,5 +238,29 @@ TEST(QueueDedup, BlockedSendersDuplicatesAreReportedOnAdmission) {
   EXPECT_EQ(got[0].priority, 4);
 }
 
+TEST(QueueDedup, DuplicatesNeedNoRoomInAFullQueue) {
+  JobFixture f(job_limits(2));
+  ASSERT_EQ(f.send({{.key = "a"}, {.key = "b"}}), Errc::ok);  // full
+  ASSERT_EQ(f.send({{.priority = 7, .key = "b"}, {.key = "a"}}), Errc::ok)
+      << "adds nothing, so it fits";
+  EXPECT_EQ(dups(f.last), (Dups{{0, 2}, {1, 1}}));
+  EXPECT_EQ(f.send({{.key = "a"}, {.key = "c"}}), Errc::queue_full) << "c needs room";
+  EXPECT_EQ(f.drain(), (Ids{2, 1})) << "b was raised to priority 7";
+}
+
+TEST(QueueDedup, DropOldestDiscardingAKeysHolderStillAdmitsTheRepeat) {
+  config::QueueLimits limits = job_limits(2);
+  limits.overflow = config::Overflow::drop_oldest;
+  JobFixture f(limits);
+  ASSERT_EQ(f.send({{.payload = "old", .key = "a"}, {.payload = "b"}}), Errc::ok);
+  // "c" needs room: drop-oldest discards "old", so the repeat of key a is new again.
+  ASSERT_EQ(f.send({{.payload = "c"}, {.payload = "again", .key = "a"}}), Errc::ok);
+  auto [code, got] = f.receive(take_all());
+  std::vector<std::string> payloads;
+  for (const auto& g : got) payloads.push_back(g.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"c", "again"})) << "b went too, making room";
+  EXPECT_EQ(f.queue.stats().dropped_total, 2u);
+}
+
 }  // namespace
 }  // namespace postbox::broker
