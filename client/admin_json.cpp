@@ -222,8 +222,13 @@ std::vector<QueueSummary> parse_list_reply(std::string_view text) {
   return out;
 }
 
-uint64_t parse_move_reply(std::string_view text) {
-  return unsigned_member<uint64_t>(parse_object(text), "moved");
+MoveResult parse_move_reply(std::string_view text) {
+  json j = parse_object(text);
+  MoveResult r;
+  read_uint(j, "moved", r.moved);
+  read_optional_uint(j, "merged", r.merged);
+  if (j.contains("stopped")) r.stopped = string_member(j, "stopped");
+  return r;
 }
 
 uint64_t parse_purge_reply(std::string_view text) {

@@ -30,7 +30,7 @@ DeclareResult parse_declare_reply(std::string_view json);
 QueueStat parse_stat_reply(std::string_view json);
 std::vector<QueueSummary> parse_list_reply(std::string_view json);
 uint64_t parse_purge_reply(std::string_view json);
-uint64_t parse_move_reply(std::string_view json);
+MoveResult parse_move_reply(std::string_view json);
 /// DELETE's reply must be a JSON object; its content is ignored.
 void parse_delete_reply(std::string_view json);
 

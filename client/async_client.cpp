@@ -388,9 +388,9 @@ AsyncClient::Awaitable<std::vector<QueueSummary>> AsyncClient::list() {
       [](RawReply& r) { return detail::parse_list_reply(r.json); });
 }
 
-AsyncClient::Awaitable<uint64_t> AsyncClient::move(std::string_view source,
-                                                   std::string_view destination,
-                                                   const MoveOptions& options) {
+AsyncClient::Awaitable<MoveResult> AsyncClient::move(std::string_view source,
+                                                     std::string_view destination,
+                                                     const MoveOptions& options) {
   auto json = detail::move_request(source, destination, options);
   return then(impl_->request(Kind::move, [&] { return impl_->conn.add_admin(Kind::move, json); }),
               [](RawReply& r) { return detail::parse_move_reply(r.json); });

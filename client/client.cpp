@@ -254,8 +254,8 @@ std::vector<QueueSummary> Client::list() {
   return detail::parse_list_reply(impl_->admin(Kind::list, detail::list_request()));
 }
 
-uint64_t Client::move(std::string_view source, std::string_view destination,
-                      const MoveOptions& options) {
+MoveResult Client::move(std::string_view source, std::string_view destination,
+                        const MoveOptions& options) {
   return detail::parse_move_reply(
       impl_->admin(Kind::move, detail::move_request(source, destination, options)));
 }

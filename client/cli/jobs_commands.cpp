@@ -40,11 +40,19 @@ int run_settle(Client& client, const Invocation& inv) {
 }
 
 // move SOURCE DEST [--count N] [--type N]
+//
+// When DEST refused a message (full, or the message too big for it) the
+// move stops there: what moved is printed, then the refusal is the failure
+// (queue full: 4, too big: 9), so a script knows messages were left behind.
 int run_move(Client& client, const Invocation& inv) {
-  uint64_t moved = client.move(inv.queue, inv.move.destination, inv.move.options);
-  print_line(inv.global.json ? move_json(moved)
-                             : move_text(moved, inv.queue, inv.move.destination));
-  return kExitOk;
+  const MoveResult r = client.move(inv.queue, inv.move.destination, inv.move.options);
+  print_line(inv.global.json ? move_json(r) : move_text(r, inv.queue, inv.move.destination));
+  if (r.stopped.empty()) return kExitOk;
+  std::string why = "move stopped early: queue '" + inv.move.destination + "' refused a message (" +
+                    r.stopped + "); it and the rest stay in '" + inv.queue + "'";
+  for (Errc code : {Errc::queue_full, Errc::too_big})
+    if (r.stopped == to_string(code)) throw Error(code, why);
+  throw Error(Errc::internal_error, why);
 }
 
 // consume QUEUE [--type N] [--except] [--ack] [--prefetch K] [--lease MS] [--count N]

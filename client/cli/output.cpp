@@ -230,13 +230,21 @@ std::string missing_leases_text(const std::vector<uint64_t>& missing, std::size_
   return text;
 }
 
-std::string move_text(uint64_t moved, std::string_view source, std::string_view destination) {
-  return "moved " + std::to_string(moved) + (moved == 1 ? " message" : " messages") + " from " +
-         in_quotes(source) + " to " + in_quotes(destination);
+std::string move_text(const MoveResult& r, std::string_view source, std::string_view destination) {
+  std::string text = "moved " + std::to_string(r.moved) +
+                     (r.moved == 1 ? " message" : " messages") + " from " + in_quotes(source) +
+                     " to " + in_quotes(destination);
+  if (r.merged > 0)
+    text += ", " + std::to_string(r.merged) +
+            (r.merged == 1 ? " merged into a message holding its key"
+                           : " merged into messages holding their keys");
+  return text;
 }
 
-std::string move_json(uint64_t moved) {
-  return dump(Json{{"moved", moved}});
+std::string move_json(const MoveResult& r) {
+  Json j{{"moved", r.moved}, {"merged", r.merged}};
+  if (!r.stopped.empty()) j["stopped"] = r.stopped;
+  return dump(j);
 }
 
 std::string stat_json(const QueueStat& s, bool jobs) {

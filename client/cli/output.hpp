@@ -34,9 +34,11 @@ std::string send_json(const SendResult& r, bool keyed);
 /// 3 settled".
 std::string missing_leases_text(const std::vector<uint64_t>& missing, std::size_t tags);
 
-/// move's output: "moved 3 messages from 'a' to 'b'" / {"moved":3}.
-std::string move_text(uint64_t moved, std::string_view source, std::string_view destination);
-std::string move_json(uint64_t moved);
+/// move's output: "moved 3 messages from 'a' to 'b'", with ", 1 merged
+/// into a message holding its key" when some were; {"moved":3,"merged":1},
+/// with "stopped" when the move stopped early.
+std::string move_text(const MoveResult& r, std::string_view source, std::string_view destination);
+std::string move_json(const MoveResult& r);
 
 /// The stat object with the wire's keys (PROTOCOL.md 7.4), one line.
 /// `jobs`: the broker speaks version 2; without it the version 2 keys

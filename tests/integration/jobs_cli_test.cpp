@@ -194,8 +194,21 @@ TEST_F(JobsCli, MoveReportsHowManyMoved) {
   for (const char* t : {"1", "2", "1"}) ok({"send", "a", std::string("t") + t, "--type", t});
   EXPECT_EQ(ok({"move", "a", "b", "--type", "1", "--count", "1"}),
             "moved 1 message from 'a' to 'b'");
-  EXPECT_EQ(json::parse(ok({"move", "a", "b", "--json"})), json::parse(R"({"moved":2})"));
+  EXPECT_EQ(json::parse(ok({"move", "a", "b", "--json"})),
+            json::parse(R"({"moved":2,"merged":0})"));
   EXPECT_EQ(ok({"recv", "b", "--count", "3", "--nowait"}), "t1\nt2\nt1");
+}
+
+TEST_F(JobsCli, MoveThatStopsAtAFullQueueFailsWithQueueFullAfterSayingWhatMoved) {
+  ok({"declare", "a"});
+  ok({"declare", "small", "--max-messages", "1"});
+  ok({"send", "a", "1"});
+  ok({"send", "a", "2"});
+  RunResult r = pb({"move", "a", "small"});
+  EXPECT_EQ(r.status, 4);  // queue full
+  EXPECT_EQ(r.out, "moved 1 message from 'a' to 'small'\n");
+  EXPECT_EQ(lines_in(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("queue_full"), std::string::npos) << r.err;
 }
 
 TEST_F(JobsCli, ConsumeStreamsUntilInterrupted) {

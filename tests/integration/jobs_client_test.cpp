@@ -314,14 +314,25 @@ TEST_F(JobsClient, MoveTakesReadyMessagesInOrderKeepingTheirProperties) {
   sut_.send("a", "2", {.type = 2});
   sut_.send("a", "3", {.type = 1});
   sut_.send("a", "4", {.type = 1});
-  EXPECT_EQ(sut_.move("a", "b", {.count = 2, .type = 1}), 2u);
-  EXPECT_EQ(sut_.move("a", "b"), 2u);
-  EXPECT_EQ(sut_.move("a", "b"), 0u);
+  EXPECT_EQ(sut_.move("a", "b", {.count = 2, .type = 1}).moved, 2u);
+  EXPECT_EQ(sut_.move("a", "b").moved, 2u);
+  EXPECT_EQ(sut_.move("a", "b").moved, 0u);
   auto moved = sut_.receive_many("b", 10, {.timeout = kNoWait});
   EXPECT_EQ(payloads(moved), (std::vector<std::string>{"1", "3", "2", "4"}));
   EXPECT_EQ(moved[0].correlation_id, "c1");
   EXPECT_EQ(sut_.stat("b").moved_in_total, 4u);
   EXPECT_EQ(error_of([&] { sut_.move("a", "missing"); }).errc(), Errc::no_such_queue);
+}
+
+TEST_F(JobsClient, MoveIntoAFullQueueStopsAndSaysWhy) {
+  sut_.declare("a");
+  sut_.declare("small", {.max_messages = 1});
+  sut_.send("a", "1");
+  sut_.send("a", "2");
+  const MoveResult r = sut_.move("a", "small");
+  EXPECT_EQ(r.moved, 1u);
+  EXPECT_EQ(r.stopped, "queue_full");
+  EXPECT_EQ(sut_.stat("a").depth, 1u);
 }
 
 TEST_F(JobsClient, DeclareAndStatCarryTheJobSettings) {

@@ -75,8 +75,8 @@ class AsyncClient {
   Awaitable<QueueStat> stat(std::string_view queue);
   Awaitable<std::vector<QueueSummary>> list();
   /// See Client::move().
-  Awaitable<uint64_t> move(std::string_view source, std::string_view destination,
-                           const MoveOptions& options = {});
+  Awaitable<MoveResult> move(std::string_view source, std::string_view destination,
+                             const MoveOptions& options = {});
 
   /// Returns the message's id (see send_result() for duplicates).
   Awaitable<uint64_t> send(std::string_view queue, std::string_view payload,

@@ -83,9 +83,10 @@ class Client {
   /// options.type from `source` to the end of `destination`, in queue order,
   /// keeping their type, priority, properties, payload, sender and enqueue
   /// time (delivery count restarts). Stops early when `destination` is full.
-  /// Needs read on source and write on destination. Returns how many moved.
-  uint64_t move(std::string_view source, std::string_view destination,
-                const MoveOptions& options = {});
+  /// Needs read on source and write on destination. Returns how many moved
+  /// and, when the destination refused one, why it stopped.
+  MoveResult move(std::string_view source, std::string_view destination,
+                  const MoveOptions& options = {});
 
   // --- Data path --------------------------------------------------------
 

@@ -157,6 +157,16 @@ struct MoveOptions {
   int64_t type = 0;                              ///< a receive selector without except (0: any)
 };
 
+/// What move() did.
+struct MoveResult {
+  uint64_t moved = 0;   ///< messages taken from the source
+  uint64_t merged = 0;  ///< of those, merged into a destination message holding their dedup key
+  /// "" when the move did not stop early; else the name of the error that
+  /// stopped it with matching messages left, e.g. "queue_full" (the
+  /// destination refused the next one, which stays in the source).
+  std::string stopped = {};
+};
+
 /// What a queue does when a send finds it full.
 enum class Overflow { reject, drop_oldest, drop_lowest_priority };
 /// "reject", "drop-oldest", "drop-lowest-priority" (the wire and CLI spelling).

@@ -51,7 +51,12 @@ TEST(AdminJson, MoveRequestHasCountAndTypeOnlyWhenSet) {
             json::parse(R"({"source":"a","destination":"b"})"));
   EXPECT_EQ(json::parse(move_request("a", "b", {.count = 3, .type = -2})),
             json::parse(R"({"source":"a","destination":"b","count":3,"type":-2})"));
-  EXPECT_EQ(parse_move_reply(R"({"moved": 7})"), 7u);
+  const MoveResult all = parse_move_reply(R"({"moved": 7, "merged": 1})");
+  EXPECT_EQ(all.moved, 7u);
+  EXPECT_EQ(all.merged, 1u);
+  EXPECT_EQ(all.stopped, "");
+  EXPECT_EQ(parse_move_reply(R"({"moved": 2, "merged": 0, "stopped": "queue_full"})").stopped,
+            "queue_full");
 }
 
 TEST(AdminJson, StatReplyOfAVersion2BrokerParsesTheNewKeysAndConsumers) {

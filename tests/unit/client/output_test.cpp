@@ -113,9 +113,11 @@ TEST(SettleOutput, NamesTheMissingTagsAndHowManySettled) {
 }
 
 TEST(MoveOutput, CountsTheMovedMessages) {
-  EXPECT_EQ(move_text(1, "a", "b"), "moved 1 message from 'a' to 'b'");
-  EXPECT_EQ(move_text(3, "a", "b"), "moved 3 messages from 'a' to 'b'");
-  EXPECT_EQ(move_json(3), R"({"moved":3})");
+  EXPECT_EQ(move_text({1, 0, ""}, "a", "b"), "moved 1 message from 'a' to 'b'");
+  EXPECT_EQ(move_text({3, 1, ""}, "a", "b"),
+            "moved 3 messages from 'a' to 'b', 1 merged into a message holding its key");
+  EXPECT_EQ(move_json({3, 0, ""}), R"({"moved":3,"merged":0})");
+  EXPECT_EQ(move_json({2, 0, "queue_full"}), R"({"moved":2,"merged":0,"stopped":"queue_full"})");
 }
 
 TEST(MessageJson, IsOneLine) {
