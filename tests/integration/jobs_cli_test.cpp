@@ -169,6 +169,19 @@ TEST_F(JobsCli, SendDelayHidesTheMessageUntilDue) {
   EXPECT_GE(Clock::now() - sent_at, std::chrono::milliseconds(300));
 }
 
+TEST_F(JobsCli, SendDueHidesTheMessageUntilThatTime) {
+  ok({"declare", "q"});
+  const auto sent_at = Clock::now();
+  const auto due = std::chrono::system_clock::now() + std::chrono::milliseconds(300);
+  const auto due_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+  ok({"send", "q", "at", "--due", std::to_string(due_ns)});
+  EXPECT_EQ(pb({"recv", "q", "--nowait"}).status, kNoMessage);
+  EXPECT_EQ(ok({"recv", "q", "--timeout", "10000"}), "at");
+  // The realtime and steady clocks may disagree by a little; not by 100 ms.
+  EXPECT_GE(Clock::now() - sent_at, std::chrono::milliseconds(200));
+}
+
 TEST_F(JobsCli, SendTtlExpiresTheMessageUnreceived) {
   ok({"declare", "q"});
   ok({"send", "q", "brief", "--ttl", "50"});
