@@ -3,8 +3,11 @@
 
 #include "client/cli/commands.hpp"
 #include "client/cli/parse.hpp"
+#include "client/cli/worker.hpp"
 
 int main(int argc, char** argv) {
+  // `worker` parses its own command line: what follows its `--` belongs to COMMAND.
+  if (auto status = postbox::cli::run_worker_if_invoked(argc, argv)) return *status;
   auto parsed = postbox::cli::parse(argc, argv);
   std::fputs(parsed.output.c_str(), stdout);
   std::fputs(parsed.error.c_str(), stderr);
