@@ -78,6 +78,11 @@ struct Parser {
                      "new lease length in MS from now (default: the lease's own length)");
     add_settle(Command::reject, "reject", "send leased messages to the dead-letter queue");
     add_move();
+    // Listed for --help only: main() hands `worker` to its own parser first,
+    // since everything after `--` belongs to COMMAND.
+    add_sub("worker",
+            "run COMMAND once per message: worker QUEUE [OPTIONS] -- COMMAND ARGS... "
+            "(see worker --help)");
     add_bench_options(
         *(subcommands[Command::bench] = add_sub("bench", "measure throughput and latency")));
   }
