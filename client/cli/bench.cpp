@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "client/cli/bench_consumers.hpp"
 #include "client/cli/bench_workloads.hpp"
 #include "client/cli/exit_status.hpp"
 #include "client/cli/output.hpp"
@@ -18,6 +19,7 @@ namespace postbox::cli {
 namespace {
 
 using bench::BenchOptions;
+using bench::Consume;
 using bench::Measurement;
 using bench::Mode;
 using bench::Transport;
@@ -32,8 +34,10 @@ constexpr uint64_t kMaxSize = uint64_t{1} << 30;
 constexpr uint64_t kMaxBatch = 1'000'000;
 constexpr uint64_t kMaxPipeline = 65'536;
 constexpr uint64_t kMaxProcesses = 256;
-// Several postbox consumers stop on end markers, consumers x pipeline x batch
-// of them (bench_postbox.cpp); this keeps that far below the default queue limits.
+constexpr uint64_t kMaxPrefetch = 1'000'000;
+// Several pulling postbox consumers stop on end markers, consumers x pipeline
+// x messages per receive of them (bench_consumers.cpp); this keeps that far
+// below the default queue limits.
 constexpr uint64_t kMaxStopMarkers = uint64_t{1} << 20;
 // The send time fills the first 8 bytes of every payload.
 constexpr uint64_t kMinSize = 8;
@@ -41,7 +45,8 @@ constexpr uint64_t kMinSize = 8;
 /// The raw flag text, kept between parsing and run_bench(); nullopt: not given.
 struct RawBenchFlags {
   std::optional<std::string> size, count, batch, pipeline, producers, consumers, queue, mode,
-      transport;
+      transport, consume, prefetch;
+  bool ack = false;
 };
 
 RawBenchFlags& raw() {
@@ -91,21 +96,41 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     reject("--pipeline", r.pipeline, why);
     reject("--producers", r.producers, why);
     reject("--consumers", r.consumers, why);
+    reject("--consume", r.consume, why);
+    if (r.ack) reject("--ack", "", why);
+    reject("--prefetch", r.prefetch, why);
   }
   if (o.transport == Transport::sysv) {
     const char* why = "--transport sysv (one message per syscall, on private queues)";
     reject("--batch", r.batch, why);
     reject("--pipeline", r.pipeline, why);
     reject("--queue", r.queue, why);
+    reject("--consume", r.consume, why);
+    if (r.ack) reject("--ack", "", why);
+    reject("--prefetch", r.prefetch, why);
   }
+  if (r.consume && *r.consume == "receive")
+    o.consume = Consume::receive;
+  else if (r.consume && *r.consume == "push")
+    o.consume = Consume::push;
+  else if (r.consume && *r.consume != "batch")
+    throw UsageError("--consume: expected batch, receive or push, got '" + *r.consume + "'");
+  o.ack = r.ack;
+  if (o.consume != Consume::push || !o.ack)
+    reject("--prefetch", r.prefetch,
+           "consumers other than --consume push --ack (without ack the broker pushes as fast as "
+           "the consumer reads)");
+  o.prefetch = number32("--prefetch", r.prefetch, 1, kMaxPrefetch, o.prefetch);
   o.batch = number32("--batch", r.batch, 1, kMaxBatch, o.batch);
   o.pipeline = number32("--pipeline", r.pipeline, 1, kMaxPipeline, o.pipeline);
   o.producers = number32("--producers", r.producers, 1, kMaxProcesses, o.producers);
   o.consumers = number32("--consumers", r.consumers, 1, kMaxProcesses, o.consumers);
-  if (o.transport == Transport::postbox && o.mode == Mode::throughput && o.consumers > 1 &&
-      uint64_t{o.consumers} * o.pipeline * o.batch > kMaxStopMarkers)
+  if (o.transport == Transport::postbox && o.mode == Mode::throughput &&
+      bench::stop_markers(o) > kMaxStopMarkers)
     throw UsageError("--consumers: " + std::to_string(o.consumers) + " consumers x pipeline " +
-                     std::to_string(o.pipeline) + " x batch " + std::to_string(o.batch) +
+                     std::to_string(o.pipeline) + " x " +
+                     (o.consume == Consume::batch ? "batch " + std::to_string(o.batch)
+                                                  : std::string("1 message per receive")) +
                      " is over " + std::to_string(kMaxStopMarkers) +
                      ", the most end markers the bench sends; lower one of them");
   if (o.transport == Transport::sysv) o.batch = o.pipeline = 1;
@@ -127,6 +152,19 @@ const char* transport_name(Transport t) {
 }
 const char* mode_name(Mode m) {
   return m == Mode::pingpong ? "pingpong" : "throughput";
+}
+const char* consume_name(Consume c) {
+  return c == Consume::push ? "push" : c == Consume::receive ? "receive" : "batch";
+}
+
+/// "  consume push ack prefetch 256"; empty for the default (batch receives
+/// without ack), whose line stays as it always was.
+std::string consume_text(const BenchOptions& o) {
+  if (o.consume == Consume::batch && !o.ack) return "";
+  std::string s = std::string("  consume ") + consume_name(o.consume);
+  if (o.ack) s += " ack";
+  if (o.consume == Consume::push && o.ack) s += " prefetch " + std::to_string(o.prefetch);
+  return s;
 }
 
 /// 2345678 -> "2,345,678".
@@ -169,7 +207,8 @@ std::string text_of(const BenchOptions& o, const Measurement& m) {
            " round trips/s  RTT " + percentiles + seconds;
   }
   if (o.transport == Transport::postbox)
-    s += "  batch " + std::to_string(o.batch) + " pipeline " + std::to_string(o.pipeline);
+    s += "  batch " + std::to_string(o.batch) + " pipeline " + std::to_string(o.pipeline) +
+         consume_text(o);
   char mbps[32];
   std::snprintf(mbps, sizeof mbps, "%.1f MB/s", per_second(m, double(m.messages) * o.size) / 1e6);
   return s + "  " + plural(o.producers, "producer") + " / " + plural(o.consumers, "consumer") +
@@ -198,6 +237,9 @@ std::string json_of(const BenchOptions& o, const Measurement& m) {
     if (o.transport == Transport::postbox) {
       j["batch"] = o.batch;
       j["pipeline"] = o.pipeline;
+      j["consume"] = consume_name(o.consume);
+      j["ack"] = o.ack;
+      if (o.consume == Consume::push && o.ack) j["prefetch"] = o.prefetch;
     }
     j["producers"] = o.producers;
     j["consumers"] = o.consumers;
@@ -226,9 +268,17 @@ void add_bench_options(CLI::App& bench) {
   bench.add_option("--count", r.count,
                    "messages, or round trips with pingpong (default 1000000; pingpong 50000)");
   bench.add_option("--batch", r.batch, "messages per SEND and per RECEIVE (default 64)");
-  bench.add_option("--pipeline", r.pipeline, "requests in flight per process (default 8)");
+  bench.add_option("--pipeline", r.pipeline,
+                   "requests in flight per process (push consumers: ACKs; default 8)");
   bench.add_option("--producers", r.producers, "producer processes (default 1)");
   bench.add_option("--consumers", r.consumers, "consumer processes (default 1)");
+  bench.add_option("--consume", r.consume,
+                   "how consumers take messages: batch (RECEIVEs of up to --batch, the "
+                   "default), receive (one RECEIVE per message, --pipeline in flight) or push "
+                   "(a push consumer)");
+  bench.add_flag("--ack", r.ack, "consumers lease every message and ack it");
+  bench.add_option("--prefetch", r.prefetch,
+                   "with --consume push --ack: the consumer's credit (default 256)");
   bench.add_option("--queue", r.queue,
                    "queue to use (default: a fresh bench-<pid>, deleted after)");
 }

@@ -1,16 +1,14 @@
-// The postbox workloads: pipelined producers and consumers on one queue, and a send/receive
-// ping-pong.
+// The postbox workloads: pipelined producers and the consumers of bench_consumers.cpp on one
+// queue, and a send/receive ping-pong.
 //
 // The parent declares the queues and deletes what it created; the workers
-// each open their own connection after fork. Consumers stop when all `count`
-// messages are in: one consumer counts them itself; several share a counter
-// and the one that completes it sends end markers (type kStopType) so that
-// the others, blocked on receives, wake up and stop too.
+// each open their own connection after fork.
 #include <unistd.h>
 
 #include <algorithm>
 #include <deque>
 
+#include "client/cli/bench_consumers.hpp"
 #include "client/cli/bench_queues.hpp"
 #include "client/cli/bench_workloads.hpp"
 #include "postbox/client.hpp"
@@ -18,17 +16,6 @@
 namespace postbox::cli::bench {
 
 namespace {
-
-/// Every marker any consumer's receive can take: each of the C * D receives
-/// in flight takes up to B at once, so C * D * B markers leave none hungry.
-uint64_t stop_markers(const BenchOptions& o) {
-  return o.consumers > 1 ? uint64_t{o.consumers} * o.pipeline * o.batch : 0;
-}
-
-[[noreturn]] void throw_reply(const Reply& r, std::string_view what) {
-  throw BenchFailure(std::string(what) +
-                     " failed: " + (r.error_message.empty() ? r.error.message() : r.error_message));
-}
 
 // =========================================================================
 // Throughput
@@ -59,61 +46,6 @@ WorkerReport produce(const BenchOptions& o, const std::string& queue, uint64_t m
   }
   report.last_ns = monotonic_ns();
   return report;
-}
-
-void send_stop_markers(Client& c, const std::string& queue, uint64_t markers) {
-  SendOptions stop;
-  stop.type = kStopType;
-  std::vector<std::string> payloads(kStopChunk, std::string(kMarkerSize, '\0'));
-  while (markers > 0) {
-    const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(markers, kStopChunk));
-    c.send_batch(queue, std::span(payloads.data(), n), stop);
-    markers -= n;
-  }
-}
-
-/// Receives until all `o.count` messages are in, `pipeline` RECEIVEs of up
-/// to `batch` in flight; `shared` counts for all consumers when there are several.
-WorkerReport consume(const BenchOptions& o, const std::string& queue, SharedCounter& shared,
-                     StartGate& gate) {
-  Client c(o.socket, kBenchClientName);
-  ReceiveOptions want;
-  want.max_count = o.batch;
-  std::deque<Client::Ticket> in_flight;
-  gate.ready();
-  WorkerReport report;
-  for (;;) {
-    while (in_flight.size() < o.pipeline) in_flight.push_back(c.start_receive(queue, want));
-    Reply r = c.wait(in_flight.front());
-    const int64_t now = monotonic_ns();
-    in_flight.pop_front();
-    if (!r.ok()) throw_reply(r, "receive");
-    uint64_t data = 0;
-    bool stop = false;
-    for (const Message& m : r.messages) {
-      if (m.type == kStopType) {
-        stop = true;
-        continue;
-      }
-      if (m.payload.size() != o.size)
-        throw BenchFailure("queue " + quoted(queue) + " holds a message of " +
-                           std::to_string(m.payload.size()) + " bytes that the bench did not send");
-      record_latency(report.latency, now, read_stamp(m.payload.data()));
-      ++data;
-    }
-    if (data > 0) {
-      report.messages += data;
-      report.last_ns = now;
-    }
-    // Requests still in flight are cancelled when the connection closes.
-    if (stop) return report;
-    if (o.consumers == 1) {
-      if (report.messages >= o.count) return report;
-    } else if (data > 0 && shared.add(data) >= o.count) {
-      send_stop_markers(c, queue, stop_markers(o));
-      return report;
-    }
-  }
 }
 
 // =========================================================================

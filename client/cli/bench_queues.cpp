@@ -3,6 +3,8 @@
 #include "client/cli/bench_queues.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace postbox::cli::bench {
 
@@ -16,6 +18,9 @@ constexpr uint64_t kMaxQueueBytes = 256ull << 20;
 // and queue name, at most 12 + 256 + 12.
 constexpr uint64_t kMessageOverhead = 64;
 constexpr uint64_t kFrameOverhead = 512;
+// How long the leases of a run's ended consumers may take to come back: the
+// broker returns them as soon as it reads each connection's end.
+constexpr std::chrono::seconds kLeaseReturnWait{10};
 
 /// The payload bytes `messages` of `size` would need, capped at kMaxQueueBytes.
 uint64_t capped_bytes(uint64_t messages, uint32_t size) {
@@ -58,7 +63,7 @@ std::string quoted(std::string_view name) {
 
 BenchQueues::BenchQueues(const BenchOptions& o, std::vector<std::string> names, uint64_t messages,
                          uint64_t markers)
-    : socket_(o.socket), names_(std::move(names)) {
+    : socket_(o.socket), ack_(o.ack), names_(std::move(names)) {
   Client admin(socket_, kBenchClientName);
   check_limits(o, admin.server_info());
   QueueOptions q;
@@ -94,8 +99,24 @@ void BenchQueues::drain_stop_markers() {
   r.timeout = kNoWait;
   for (const std::string& name : names_) {
     if (std::find(created_.begin(), created_.end(), name) != created_.end()) continue;
+    // With --ack the consumers leave leased markers behind, which return to
+    // the queue once the broker has seen their connections close; data
+    // messages were all acked before the consumers ended.
+    if (ack_) wait_for_no_leases(admin, name);
     while (!admin.receive_many(name, kStopChunk, r).empty()) {
     }
+  }
+}
+
+void BenchQueues::wait_for_no_leases(Client& admin, const std::string& name) {
+  const auto deadline = std::chrono::steady_clock::now() + kLeaseReturnWait;
+  for (;;) {
+    const uint64_t leased = admin.stat(name).leased;
+    if (leased == 0) return;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw BenchFailure("queue " + quoted(name) + " still holds " + std::to_string(leased) +
+                         " leased messages after the consumers ended");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 

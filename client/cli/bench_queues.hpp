@@ -35,14 +35,17 @@ class BenchQueues {
   BenchQueues(const BenchQueues&) = delete;
   BenchQueues& operator=(const BenchQueues&) = delete;
 
-  /// Takes the end markers left in queues the bench did not create.
+  /// Takes the end markers left in queues the bench did not create (with
+  /// --ack, once the ended consumers' leases have come back).
   void drain_stop_markers();
 
  private:
+  void wait_for_no_leases(Client& admin, const std::string& name);
   bool create(Client& admin, const std::string& name, const QueueOptions& q);
   void remove_created() noexcept;
 
   std::string socket_;
+  bool ack_;
   std::vector<std::string> names_;
   std::vector<std::string> created_;
 };

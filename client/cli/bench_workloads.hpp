@@ -13,6 +13,9 @@ namespace postbox::cli::bench {
 
 enum class Transport { postbox, sysv };
 enum class Mode { throughput, pingpong };
+/// How postbox throughput consumers take messages: RECEIVEs of up to --batch
+/// (batch), one RECEIVE per message (receive), or a push consumer (push).
+enum class Consume { batch, receive, push };
 
 /// A validated `postbox bench` command line.
 struct BenchOptions {
@@ -21,11 +24,14 @@ struct BenchOptions {
   uint32_t size = 64;          ///< payload bytes, >= 8 (the send time is the first 8)
   uint64_t count = 1'000'000;  ///< messages (throughput) or round trips (pingpong)
   uint32_t batch = 64;         ///< messages per SEND and max_count per RECEIVE
-  uint32_t pipeline = 8;       ///< requests in flight per process
+  uint32_t pipeline = 8;       ///< requests in flight per process (push consumers: ACKs)
   uint32_t producers = 1;
   uint32_t consumers = 1;
-  std::string queue;   ///< empty: a fresh "bench-<pid>" queue, deleted at the end
-  std::string socket;  ///< the broker's socket
+  Consume consume = Consume::batch;
+  bool ack = false;         ///< consumers lease each message and ack it
+  uint32_t prefetch = 256;  ///< push with ack: the consumer's credit
+  std::string queue;        ///< empty: a fresh "bench-<pid>" queue, deleted at the end
+  std::string socket;       ///< the broker's socket
 };
 
 /// What one run measured.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "postbox/client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_broker.hpp"
 
@@ -37,6 +38,16 @@ class BenchCli : public ::testing::Test {
     EXPECT_EQ(r.status, kOk) << r.err;
     return json::parse(r.out)["queues"];
   }
+  /// A queue's counters, read with the library (they say what the consumers did).
+  QueueStat stat(const std::string& queue) {
+    Client c(broker_.socket());
+    return c.stat(queue);
+  }
+  void declare(const std::string& queue) {
+    ASSERT_EQ(run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(), "declare", queue})
+                  .status,
+              kOk);
+  }
 
   TestBroker broker_;
 };
@@ -64,6 +75,62 @@ TEST_F(BenchCli, UnpipelinedThroughputCompletes) {
   EXPECT_EQ(sut["pipeline"], 1);
 }
 
+TEST_F(BenchCli, EveryConsumeModeTakesEveryMessage) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string consume;
+    bool ack;
+  };
+  const Case cases[] = {
+      {{"--consume", "receive"}, "receive", false},
+      {{"--consume", "receive", "--ack"}, "receive", true},
+      {{"--consume", "push"}, "push", false},
+      {{"--consume", "push", "--ack"}, "push", true},
+      {{"--consume", "batch", "--ack"}, "batch", true},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--count", "3000"});
+    const json sut = bench_json(args);
+    EXPECT_EQ(sut["consume"], c.consume) << sut;
+    EXPECT_EQ(sut["ack"], c.ack) << sut;
+    EXPECT_EQ(sut["count"], 3000) << sut;
+    EXPECT_GT(sut["msgs_per_s"].get<double>(), 0) << sut;
+    EXPECT_EQ(sut.contains("prefetch"), c.consume == "push" && c.ack) << sut;
+  }
+  EXPECT_TRUE(queues().empty());
+}
+
+TEST_F(BenchCli, AckingConsumersAckEachMessageOnceAndLeaveNothingLeased) {
+  declare("mine");
+  const std::vector<std::string> setups[] = {
+      {"--consume", "receive", "--ack", "--consumers", "2"},
+      {"--consume", "push", "--ack", "--consumers", "3", "--prefetch", "16"},
+      {"--consume", "push", "--ack", "--prefetch", "1"},
+      {"--consume", "batch", "--ack", "--consumers", "2"},
+  };
+  for (const auto& setup : setups) {
+    const QueueStat before = stat("mine");
+    std::vector<std::string> args = setup;
+    args.insert(args.end(), {"--queue", "mine", "--count", "4001"});
+    bench_json(args);
+    const QueueStat after = stat("mine");
+    // End markers are not acked (they go back, are redelivered and drained),
+    // so the acks are exactly the data messages.
+    EXPECT_EQ(after.acked_total - before.acked_total, 4001u) << args[1];
+    EXPECT_EQ(after.leased, 0u) << args[1];
+    EXPECT_EQ(after.depth, 0u) << args[1];  // the end markers were taken back too
+  }
+}
+
+TEST_F(BenchCli, PushConsumersWithoutAckTakeEveryMessageOnce) {
+  declare("mine");
+  bench_json({"--queue", "mine", "--consume", "push", "--consumers", "3", "--count", "6001"});
+  const QueueStat after = stat("mine");
+  EXPECT_EQ(after.received_total, 6001u);  // no end markers: push consumers watch the count
+  EXPECT_EQ(after.depth, 0u);
+}
+
 TEST_F(BenchCli, PingPongReportsRoundTrips) {
   const json sut = bench_json({"--mode", "pingpong", "--count", "500"});
   EXPECT_GT(sut["round_trips_per_s"].get<double>(), 0);
@@ -80,9 +147,7 @@ TEST_F(BenchCli, SysvTransportRunsBothModes) {
 }
 
 TEST_F(BenchCli, NamedExistingQueueIsKeptAndLeftEmpty) {
-  ASSERT_EQ(
-      run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(), "declare", "mine"}).status,
-      kOk);
+  declare("mine");
   bench_json({"--queue", "mine", "--count", "5000", "--consumers", "2"});
   const json left = queues();
   ASSERT_EQ(left.size(), 1u);
@@ -99,6 +164,12 @@ TEST_F(BenchCli, TextOutputIsOneLineNamingTheSetup) {
       << r.out;
   EXPECT_NE(r.out.find(" msgs/s "), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+
+  r = bench({"--count", "1000", "--consume", "push", "--ack", "--prefetch", "32"});
+  ASSERT_EQ(r.status, kOk) << r.err;
+  EXPECT_NE(r.out.find("batch 64 pipeline 8  consume push ack prefetch 32  1 producer"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(BenchCli, BadFlagsAreUsageErrorsNamingTheFlag) {
@@ -113,6 +184,12 @@ TEST_F(BenchCli, BadFlagsAreUsageErrorsNamingTheFlag) {
       {{"--count", "0"}, "--count"},
       {{"--mode", "pingpong", "--pipeline", "4"}, "--pipeline"},
       {{"--transport", "sysv", "--batch", "4"}, "--batch"},
+      {{"--consume", "pull"}, "--consume"},
+      {{"--consume", "push", "--prefetch", "8"}, "--prefetch"},  // credit needs --ack
+      {{"--consume", "receive", "--ack", "--prefetch", "8"}, "--prefetch"},
+      {{"--consume", "push", "--ack", "--prefetch", "0"}, "--prefetch"},
+      {{"--mode", "pingpong", "--ack"}, "--ack"},
+      {{"--transport", "sysv", "--consume", "push"}, "--consume"},
   };
   for (const Case& c : cases) {
     RunResult r = bench(c.args);

@@ -1,0 +1,29 @@
+// The consumers of `postbox bench`'s postbox throughput mode (bench_consumers.cpp), and what the
+// producer side shares with them.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "client/cli/bench_workloads.hpp"
+#include "postbox/types.hpp"
+
+namespace postbox::cli::bench {
+
+/// Throws BenchFailure naming `what` and the failed reply's error.
+[[noreturn]] void throw_reply(const Reply& r, std::string_view what);
+
+/// The end markers a run with several pulling consumers sends: each of the
+/// C * D receives in flight takes up to its max_count at once, so that many
+/// leave none hungry. Push consumers need none (they watch the shared count),
+/// nor does a single consumer (it counts for itself).
+uint64_t stop_markers(const BenchOptions& o);
+
+/// One consumer process: takes messages from `queue` per o.consume and o.ack
+/// until all o.count are in (`shared` counts for all when there are several),
+/// recording each one's latency. With ack the consumer is done when the broker
+/// has confirmed its last ack: that is when its report's last_ns is taken.
+WorkerReport consume(const BenchOptions& o, const std::string& queue, SharedCounter& shared,
+                     StartGate& gate);
+
+}  // namespace postbox::cli::bench
