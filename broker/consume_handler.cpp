@@ -34,6 +34,9 @@ void handle_consume(Session& s, const proto::Frame& f) {
   c->spec.max_size = req->max_size;
   c->spec.truncate = (req->flags & proto::kReceiveTruncate) != 0;
   c->spec.max_count = 1;  // one message per turn: consumers of a queue alternate
+  // When it is alone and takes more at once, one frame's worth at most.
+  c->spec.max_batch_bytes = s.context().config.max_frame_size - 4;
+  c->spec.per_message_bytes = static_cast<uint32_t>(proto::kDeliveredMessageHeader);
   c->spec.lease_to = ack ? c : nullptr;
   c->spec.lease_ms = req->lease_ms;
   c->who = s.peer();

@@ -31,6 +31,12 @@ bool Consumer::may_deliver() const {
   return !ack_ || count() < prefetch_;
 }
 
+uint32_t Consumer::max_count_alone() const {
+  // Without ack the output limit bounds it; a batch stays within one frame (spec).
+  constexpr uint32_t kAutoAckBatch = 256;
+  return ack_ ? prefetch_ - static_cast<uint32_t>(count()) : kAutoAckBatch;
+}
+
 void Consumer::deliver(const Message& m, uint32_t payload_size) {
   auto& out = session_.output();
   const proto::DeliveredMessage d = delivered_of(m, payload_size);

@@ -35,6 +35,7 @@ class Consumer final : public ReceiveWaiter, public LeaseHolder, public Pending 
   void deliver(const Message& m, uint32_t payload_size) override;
   void finished(proto::Errc result) override;
   bool may_deliver() const override;
+  uint32_t max_count_alone() const override;
 
   // Pending
   Queue& queue() noexcept override { return queue_; }

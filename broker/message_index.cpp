@@ -14,13 +14,38 @@ MessageIndex::~MessageIndex() {
   clear();
 }
 
+namespace {
+/// Links `m` last when it sorts there (the usual case: ids grow), which costs
+/// O(1); otherwise an ordinary O(log n) insert. Boost's end() hint is no
+/// shortcut here: it finds the last node by walking down from the root.
+/// The set's last element in O(1): the header's right link. (rbegin() walks
+/// down from the root in this Boost version.)
+template <class Set>
+const Message* last_of(Set& set) noexcept {
+  using traits = typename Set::node_traits;
+  auto header = set.end().pointed_node();
+  auto right = traits::get_right(header);
+  return right == header ? nullptr : Set::value_traits::to_value_ptr(right);
+}
+
+template <class Set, class Less>
+void insert_mostly_last(Set& set, Message& m, Less less) {
+  const Message* last = last_of(set);
+  assert(last == (set.empty() ? nullptr : &*set.rbegin()) && "header's right link is the last");
+  if (!last || !less(m, *last)) {
+    set.push_back(m);
+  } else {
+    set.insert(m);
+  }
+}
+}  // namespace
+
 void MessageIndex::insert(MessagePtr owned) {
   assert(owned && "MessageIndex::insert() needs a message");
   Message& m = *owned.release();
   m.state = MessageState::ready;
-  // Ids grow, so a message usually sorts last (equal or lower priority):
-  // the end() hint makes that insert amortised O(1), and is only a hint.
-  order_.insert(order_.end(), m);
+  // Ids grow, so a message usually sorts last (equal or lower priority).
+  insert_mostly_last(order_, m, precedes);
   TypeEntry& e = types_.try_emplace(m.type, m.type).first->second;
   if (e.messages.empty()) {
     e.messages.insert(m);
@@ -31,9 +56,9 @@ void MessageIndex::insert(MessagePtr owned) {
     e.messages.insert(m);
     heads_.insert(e);
   } else {
-    e.messages.insert(e.messages.end(), m);
+    insert_mostly_last(e.messages, m, precedes);
   }
-  arrival_.insert(arrival_.end(), m);
+  insert_mostly_last(arrival_, m, [](const Message& a, const Message& b) { return a.id < b.id; });
   ++depth_;
   bytes_ += m.payload_size();
   ++depth_per_priority_[m.priority];

@@ -302,6 +302,8 @@ bool Queue::Impl::serve_pass() {
   // As in take(): what expired must not count as a match below.
   if (scheduled != 0 && scheduled <= services.now_ns()) process_due(services.now_ns());
   pending.splice(pending.end(), receivers);
+  // A waiter alone has no one to take turns with: it may take a larger batch.
+  const bool alone = !pending.empty() && std::next(pending.begin()) == pending.end();
   while (!pending.empty() && index.depth() > 0) {
     ReceiveWaiter& w = pending.front();
     pending.pop_front();
@@ -309,7 +311,14 @@ bool Queue::Impl::serve_pass() {
       unmatched.push_back(w);
       continue;
     }
-    const Errc result = take(w.spec, w.who, w);
+    Errc result;
+    if (alone && w.max_count_alone() > w.spec.max_count) {
+      ReceiveSpec spec = w.spec;
+      spec.max_count = w.max_count_alone();
+      result = take(spec, w.who, w);
+    } else {
+      result = take(w.spec, w.who, w);
+    }
     if (result == Errc::no_message) {
       // take() found the match expired meanwhile: still waiting, not finished.
       unmatched.push_back(w);

@@ -116,6 +116,9 @@ class ReceiveWaiter : public Delivery, public bi::list_base_hook<AutoUnlink> {
   /// more unread replies than allowed): it is skipped, keeps its place, and
   /// its owner calls Queue::resume() once it may take again.
   virtual bool may_deliver() const { return true; }
+  /// How many it may take at once when it is the only waiter (a push
+  /// consumer takes one message per turn only to alternate with others).
+  virtual uint32_t max_count_alone() const { return spec.max_count; }
 
  protected:
   ~ReceiveWaiter() = default;
@@ -231,15 +234,18 @@ class Queue {
   // --- Leases. `m` must be leased from this queue (m.leased_from == this);
   // each call ends or changes that lease and serves waiters.
 
+  // With serve = false, waiters are not served and the timer is not re-armed:
+  // for settling many leases at once, then resume() each queue touched.
+
   /// Done: the message is removed.
-  void ack(Message& m);
+  void ack(Message& m, bool serve = true);
   /// Back to its place (same id and order), after `delay_ms`, with a new
   /// priority if given; dead-lettered instead once max_deliveries is reached.
-  void nack(Message& m, uint32_t delay_ms, std::optional<uint8_t> priority);
+  void nack(Message& m, uint32_t delay_ms, std::optional<uint8_t> priority, bool serve = true);
   /// Extends the lease to `lease_ms` from now (0: its original length).
   void touch(Message& m, uint32_t lease_ms);
   /// Straight to the dead-letter queue (or discarded).
-  void reject(Message& m);
+  void reject(Message& m, bool serve = true);
   /// Its holder is gone (connection closed): like nack without a delay, but
   /// waiters are not served; call resume() after returning a batch.
   void return_lease(Message& m);

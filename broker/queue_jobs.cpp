@@ -182,20 +182,20 @@ void Queue::Impl::changed() {
 // Queue: leases and time
 // =========================================================================
 
-void Queue::ack(Message& m) {
+void Queue::ack(Message& m, bool serve) {
   MessagePtr done = impl_->end_lease(m);
   impl_->forget_key(*done);
   ++impl_->counters.acked_total;
   done.reset();
-  impl_->changed();  // room for blocked senders
+  if (serve) impl_->changed();  // room for blocked senders
 }
 
-void Queue::nack(Message& m, uint32_t delay_ms, std::optional<uint8_t> priority) {
+void Queue::nack(Message& m, uint32_t delay_ms, std::optional<uint8_t> priority, bool serve) {
   MessagePtr back = impl_->end_lease(m);
   if (priority) back->priority = *priority;
   ++impl_->counters.nacked_total;
   impl_->requeue(std::move(back), delay_ms, impl_->services.now_ns());
-  impl_->changed();
+  if (serve) impl_->changed();
 }
 
 void Queue::touch(Message& m, uint32_t lease_ms) {
@@ -208,9 +208,9 @@ void Queue::touch(Message& m, uint32_t lease_ms) {
   impl_->reschedule();
 }
 
-void Queue::reject(Message& m) {
+void Queue::reject(Message& m, bool serve) {
   impl_->dead_letter(impl_->end_lease(m), DeathReason::rejected);
-  impl_->changed();
+  if (serve) impl_->changed();
 }
 
 void Queue::return_lease(Message& m) {

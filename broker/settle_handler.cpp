@@ -1,4 +1,7 @@
 // ACK, NACK, TOUCH, REJECT: settle leases by delivery tag, many per request.
+#include <algorithm>
+#include <vector>
+
 #include "broker/handlers.hpp"
 #include "proto/jobs.hpp"
 
@@ -30,31 +33,37 @@ void handle_settle(Session& s, const proto::Frame& f) {
   proto::SettleReply reply;
   std::optional<uint8_t> priority;
   if (req->priority != proto::kKeepPriority) priority = static_cast<uint8_t>(req->priority);
+  // Every lease first, then each queue touched serves its waiters once: a
+  // consumer acking a batch gets its credit back in one delivery, not one per tag.
+  std::vector<Queue*> touched;
   for (uint32_t i = 0; i < req->count(); ++i) {
     const uint64_t tag = req->tag_at(i);
-    // Looked up one at a time: settling one may deliver (and lease) others.
     Message* m = s.find_lease(tag);
     if (!m) {
       reply.missing.push_back(tag);
       continue;
     }
     Queue& q = *m->leased_from;
+    if (touched.empty() || touched.back() != &q) touched.push_back(&q);
     switch (kind) {
       case Kind::ack:
-        q.ack(*m);
+        q.ack(*m, /*serve=*/false);
         break;
       case Kind::nack:
-        q.nack(*m, req->ms, priority);
+        q.nack(*m, req->ms, priority, /*serve=*/false);
         break;
       case Kind::touch:
         q.touch(*m, req->ms);
         break;
       default:
-        q.reject(*m);
+        q.reject(*m, /*serve=*/false);
         break;
     }
     ++reply.settled;
   }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (Queue* q : touched) q->resume();
   proto::encode(kind, reply, s.output(), f.header.request_id);
 }
 
