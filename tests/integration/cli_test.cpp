@@ -57,17 +57,6 @@ class Cli : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return spawn(argv, {}, out_file);
   }
-  static int wait_status(pid_t pid) {
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  static std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
   static int lines_in(const std::string& s) {
     return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
   }

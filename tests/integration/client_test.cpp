@@ -27,6 +27,7 @@
 
 #include "postbox/async_client.hpp"
 #include "postbox/client.hpp"
+#include "tests/support/client_checks.hpp"
 #include "tests/support/test_broker.hpp"
 
 // With the sanitizers on, g++ 12 inlines Asio's coroutine frame allocation and
@@ -52,25 +53,6 @@ uint64_t realtime_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-/// Runs `action`, which must throw postbox::Error, and returns what it threw.
-template <class Action>
-Error error_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a postbox::Error";
-  return Error(Errc::ok, "nothing was thrown");
-}
-
-/// The message of a receive that must have delivered one (throws otherwise,
-/// which fails the test; usable inside coroutines, where ASSERT_ is not).
-Message must(std::optional<Message> m) {
-  if (!m) throw std::runtime_error("expected a message, the receive returned none");
-  return std::move(*m);
 }
 
 std::string all_byte_values() {

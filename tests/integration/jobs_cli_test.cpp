@@ -62,17 +62,6 @@ class JobsCli : public ::testing::Test {
   pid_t background(std::vector<std::string> args, const std::string& out_file) {
     return spawn(argv(std::move(args)), {}, out_file);
   }
-  static int wait_status(pid_t pid) {
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  static std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
   static int lines_in(const std::string& s) {
     return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
   }

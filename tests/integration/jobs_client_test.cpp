@@ -18,6 +18,7 @@
 #include "postbox/async_client.hpp"
 #include "postbox/client.hpp"
 #include "postbox/consumer.hpp"
+#include "tests/support/client_checks.hpp"
 #include "tests/support/test_broker.hpp"
 
 // g++ 12 with the sanitizers: a false positive on Asio's coroutine frames (GCC PR 109224).
@@ -33,22 +34,6 @@ namespace asio = boost::asio;
 /// Every wait a test starts ends by itself after this, so a lost message is
 /// a failure rather than a hung test.
 constexpr std::chrono::milliseconds kBound = 10s;
-
-template <class Action>
-Error error_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a postbox::Error";
-  return Error(Errc::ok, "nothing was thrown");
-}
-
-Message must(std::optional<Message> m) {
-  if (!m) throw std::runtime_error("expected a message, the receive returned none");
-  return std::move(*m);
-}
 
 /// Polls `done` until it holds or kBound passes; the observable condition a
 /// test waits for instead of sleeping.

@@ -131,13 +131,6 @@ class WorkerTest : public ::testing::Test {
     lock_fd_ = -1;
   }
 
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-
   std::vector<LogLine> read_log() const {
     std::vector<LogLine> lines;
     std::ifstream f(log());

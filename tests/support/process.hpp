@@ -32,6 +32,15 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts = {})
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
             const std::string& log_path);
 
+/// Waits for `pid`; its exit status, or 128 + the signal that killed it.
+int wait_status(pid_t pid);
+
+/// The whole content of a file ("" if it cannot be read).
+std::string slurp(const std::string& path);
+
+/// The number of newline characters in `s`.
+int lines_in(const std::string& s);
+
 /// The binary under test named by `var` (POSTBOXD, POSTBOX_CLI): the
 /// environment variable of that name if set, else the one this tree built.
 std::string binary_from_env(const char* var);
