@@ -72,7 +72,17 @@ void handle_declare(Session& s, const proto::Frame& f) {
   if (auto* err = std::get_if<std::string>(&parsed)) {
     return s.reply_error(f.header.request_id, Errc::invalid_argument, *err);
   }
-  auto r = s.context().store.declare(std::get<DeclareSpec>(parsed), s.peer(), realtime_ns());
+  const DeclareSpec& spec = std::get<DeclareSpec>(parsed);
+  if (s.version() < proto::kVersionJobs) {
+    // Version 1 knows none of the job keys: to it they are unknown keys.
+    for (const auto& [key, unused] : body->items()) {
+      if (key == "max_deliveries" || key == "dead_letter" || key == "lease_ms" || key == "ttl_ms") {
+        return s.reply_error(f.header.request_id, Errc::invalid_argument,
+                             "DECLARE: unknown key '" + key + "' (protocol version 2 only)");
+      }
+    }
+  }
+  auto r = s.context().store.declare(spec, s.peer(), realtime_ns());
   if (r.code != Errc::ok) return s.reply_error(f.header.request_id, r.code, r.error);
   reply_json(s, f, {{"created", r.created}, {"queue", stat_json(*r.queue)}});
 }

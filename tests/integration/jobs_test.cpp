@@ -557,6 +557,41 @@ TEST_F(Jobs, PushConsumersShareByTurnsAndGetTheBestMatchFirst) {
   EXPECT_EQ(extra, "extra");
 }
 
+TEST_F(Jobs, AVersion1SessionSeesNoneOfIt) {
+  RawConn v1(broker.socket());
+  Bytes hello;
+  proto::encode(proto::Hello{1, "old"}, hello, 1);
+  v1.send(hello);
+  auto ok = v1.expect();
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(proto::decode_hello_reply(ok->body)->version, 1);
+  auto ask = [&](const Bytes& b) {
+    v1.send(b);
+    return v1.expect().value();
+  };
+  EXPECT_EQ(error_code_of(ask(json_frame(Kind::declare, {{"queue", "q"}, {"lease_ms", 5}}, 2))),
+            Errc::invalid_argument);
+  ASSERT_EQ(ask(json_frame(Kind::declare, {{"queue", "q"}}, 3)).header.kind,
+            proto::reply_kind(Kind::declare));
+  Bytes ack;
+  const uint64_t tags[] = {1};
+  proto::encode_settle(Kind::ack, 0, proto::kKeepPriority, tags, ack, 4);
+  EXPECT_EQ(error_code_of(ask(ack)), Errc::invalid_argument) << "an unknown kind in version 1";
+  // Scheduling tags are opaque properties to version 1: delivered at once, kept as sent.
+  Out delayed{1, 0, "now", {}};
+  delayed.props.delay_ms = 60000;
+  auto sent = ask(send_frame("q", {delayed}, 5));
+  ASSERT_EQ(sent.header.kind, proto::reply_kind(Kind::send));
+  EXPECT_EQ(sent.body.size(), 12u) << "version 1 SEND_OK";
+  auto got = messages_of(ask(receive_frame("q", 6, 0)));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].props.delay_ms, 60000u);
+  v1.send(receive_frame("q", 7, 0, 1, proto::kReceiveAck, 100));
+  auto bad = v1.expect();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(error_code_of(*bad), Errc::protocol_error);
+}
+
 TEST_F(Jobs, DeadLetteringNeedsTheSourceOwnersWriteRightOnTheTarget) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another uid";
   declare({{"queue", "private"}, {"mode", 0600}});  // root's; nobody may not write it
