@@ -2,6 +2,7 @@
 add_library(postbox_broker STATIC
   admin_handlers.cpp
   admin_json.cpp
+  batch_builder.cpp
   broker.cpp
   consumer.cpp
   consume_handler.cpp

@@ -52,6 +52,10 @@ void dispatch(Session& s, const proto::Frame& f) {
     case Kind::cancel:
       if (v2) return handle_cancel(s, f);
       break;
+    case Kind::bind:
+    case Kind::unbind:
+    case Kind::bindings:
+    case Kind::publish:  // not served yet (issue 4): unknown kinds for now
     case Kind::deliver:
     case Kind::error:
       break;

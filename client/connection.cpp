@@ -533,8 +533,12 @@ RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
     case Kind::stat:
     case Kind::list:
     case Kind::move:
+    case Kind::bind:
+    case Kind::unbind:
+    case Kind::bindings:
       out.json = as_string(body);
       return out;
+    case Kind::publish:  // no request is made yet (issue 4)
     case Kind::ack:
     case Kind::nack:
     case Kind::touch:

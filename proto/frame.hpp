@@ -32,7 +32,10 @@ enum class Kind : uint16_t {
   purge = 0x0004,
   stat = 0x0005,
   list = 0x0006,
-  move = 0x0007,  // version 2
+  move = 0x0007,      // version 2
+  bind = 0x0008,      // version 2: topics
+  unbind = 0x0009,    // version 2
+  bindings = 0x000A,  // version 2
   send = 0x0010,
   receive = 0x0011,
   ack = 0x0012,      // version 2: settle leases
@@ -41,6 +44,7 @@ enum class Kind : uint16_t {
   reject = 0x0015,   // version 2
   consume = 0x0016,  // version 2: start a push consumer
   cancel = 0x0017,   // version 2: stop one
+  publish = 0x0019,  // version 2: copy messages into every queue bound to a topic
   deliver = 0x8018,  // version 2, broker -> client: messages pushed to a consumer
   error = 0xFFFF,
 };
@@ -49,7 +53,9 @@ inline constexpr uint16_t kReplyBit = 0x8000;
 constexpr Kind reply_kind(Kind k) noexcept {
   return static_cast<Kind>(static_cast<uint16_t>(k) | kReplyBit);
 }
-constexpr bool is_reply(Kind k) noexcept { return (static_cast<uint16_t>(k) & kReplyBit) != 0; }
+constexpr bool is_reply(Kind k) noexcept {
+  return (static_cast<uint16_t>(k) & kReplyBit) != 0;
+}
 
 /// 12 bytes, little-endian: body_size:u32 kind:u16 flags:u16 request_id:u32.
 /// flags is reserved (must be 0 in version 1, ignored on receipt).

@@ -107,6 +107,7 @@ void append_properties(const Properties& p, std::vector<std::byte>& out) {
   if (p.due_ns) put_u64(PropTag::due_ns, *p.due_ns);
   if (p.ttl_ms) put_u64(PropTag::ttl_ms, *p.ttl_ms);
   if (p.dedup_key) put_entry(w, PropTag::dedup_key, *p.dedup_key);
+  if (p.topic) put_entry(w, PropTag::topic, *p.topic);
 }
 
 bool properties_well_formed(std::span<const std::byte> tlv) noexcept {
@@ -149,6 +150,9 @@ std::optional<Properties> decode_properties(std::span<const std::byte> tlv) {
       case PropTag::dedup_key:
         p.dedup_key = as_string(e.value);
         break;
+      case PropTag::topic:
+        p.topic = as_string(e.value);
+        break;
       default:
         break;  // unknown tags are for later versions: skipped, not an error
     }
@@ -185,6 +189,13 @@ std::string find_scheduling(std::span<const std::byte> tlv, Scheduling& out) {
     }
   }
   return {};
+}
+
+void append_entry(PropTag tag, std::string_view value, std::string& out) {
+  std::vector<std::byte> tmp;
+  Writer w(tmp);
+  put_entry(w, tag, value);
+  out.append(reinterpret_cast<const char*>(tmp.data()), tmp.size());
 }
 
 void append_header(std::string_view key, std::string_view value, std::string& out) {

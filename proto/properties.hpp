@@ -21,6 +21,7 @@ enum class PropTag : uint8_t {
   due_ns = 5,     // u64: invisible until this CLOCK_REALTIME time
   ttl_ms = 6,     // u64: discarded (dead-lettered) this many ms after the send
   dedup_key = 7,  // 1..kMaxDedupKey bytes: at most one message with this key in the queue
+  topic = 8,      // set by the broker on PUBLISH: the topic the message was published to
 };
 inline constexpr std::size_t kMaxDedupKey = 1024;
 
@@ -33,10 +34,11 @@ struct Properties {
   std::optional<uint64_t> due_ns;
   std::optional<uint64_t> ttl_ms;
   std::optional<std::string> dedup_key;
+  std::optional<std::string> topic;  // read only: the broker sets it on PUBLISH
 
   bool empty() const noexcept {
     return !correlation_id && !reply_to && headers.empty() && !delay_ms && !due_ns && !ttl_ms &&
-           !dedup_key;
+           !dedup_key && !topic;
   }
 };
 
@@ -59,7 +61,7 @@ struct Scheduling {
   std::optional<uint64_t> delay_ms;
   std::optional<uint64_t> due_ns;
   std::optional<uint64_t> ttl_ms;
-  std::string_view dedup_key;  // empty: none; a view into the section
+  std::string_view dedup_key;        // empty: none; a view into the section
   std::size_t dedup_key_offset = 0;  // where the key's bytes start within the section
 };
 /// Finds the scheduling tags in a well-formed section. Returns an empty string
@@ -68,5 +70,7 @@ struct Scheduling {
 std::string find_scheduling(std::span<const std::byte> tlv, Scheduling& out);
 /// Appends one header entry (the broker's dead-letter history).
 void append_header(std::string_view key, std::string_view value, std::string& out);
+/// Appends one entry of `tag` with `value` (the broker's topic stamp).
+void append_entry(PropTag tag, std::string_view value, std::string& out);
 
 }  // namespace postbox::proto

@@ -175,7 +175,7 @@ TEST(ConnectionReplies, ByteByByteRepliesDecodeInArrivalOrder) {
   d.id = 42;
   d.type = 5;
   d.flags = proto::kDeliveredTruncated;
-  auto props = proto::encode_properties(proto::Properties{"c1", "r", {{"k", "v"}}, {}, {}, {}, {}});
+  auto props = proto::encode_properties(proto::Properties{"c1", "r", {{"k", "v"}}, {}, {}, {}, {}, {}});
   d.properties = props;
   d.payload = bytes("yo");
   proto::append_delivered(d, wire);
