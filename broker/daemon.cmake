@@ -7,6 +7,7 @@ add_library(postbox_broker STATIC
   consumer.cpp
   consume_handler.cpp
   settle_handler.cpp
+  topic_handlers.cpp
   queue_timers.cpp
   deadlines.cpp
   dispatch.cpp

@@ -53,9 +53,17 @@ void dispatch(Session& s, const proto::Frame& f) {
       if (v2) return handle_cancel(s, f);
       break;
     case Kind::bind:
+      if (v2) return handle_bind(s, f);
+      break;
     case Kind::unbind:
+      if (v2) return handle_unbind(s, f);
+      break;
     case Kind::bindings:
-    case Kind::publish:  // not served yet (issue 4): unknown kinds for now
+      if (v2) return handle_bindings(s, f);
+      break;
+    case Kind::publish:
+      if (v2) return handle_publish(s, f);
+      break;
     case Kind::deliver:
     case Kind::error:
       break;

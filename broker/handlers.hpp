@@ -21,6 +21,10 @@ void handle_move(Session& s, const proto::Frame& f);
 void handle_settle(Session& s, const proto::Frame& f);  // ACK, NACK, TOUCH, REJECT
 void handle_consume(Session& s, const proto::Frame& f);
 void handle_cancel(Session& s, const proto::Frame& f);
+void handle_bind(Session& s, const proto::Frame& f);
+void handle_unbind(Session& s, const proto::Frame& f);
+void handle_bindings(Session& s, const proto::Frame& f);
+void handle_publish(Session& s, const proto::Frame& f);
 
 /// Finds a queue by name for a request, or answers with invalid_argument
 /// (bad name) / no_such_queue and returns nullptr.

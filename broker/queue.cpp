@@ -375,6 +375,13 @@ Errc Queue::send(Batch& batch, const Credentials& who, uint64_t& first_id) {
   return Errc::ok;
 }
 
+Errc Queue::check_send(const Batch& batch) const {
+  const Errc checked = impl_->check_batch(batch);
+  if (checked != Errc::ok) return checked;
+  if (!impl_->senders.empty() || !impl_->can_make_room(batch)) return Errc::queue_full;
+  return Errc::ok;
+}
+
 void Queue::wait_send(SendWaiter& w) {
   assert(!w.is_linked() && "wait_send() of a waiter already waiting");
   impl_->senders.push_back(w);

@@ -45,6 +45,9 @@ using proto::Errc;
 struct QueueAttributes {
   config::QueueLimits limits;
   Ownership owner;
+  /// Non-zero: a temporary queue of that connection (session id), which alone
+  /// may receive from it and whose end deletes it.
+  uint64_t temporary_owner = 0;
 };
 
 /// What a receive asks for (the RECEIVE request minus queue name and timeout).
@@ -204,6 +207,9 @@ class Queue {
   /// by discarding and never return queue_full. invalid_argument: a message
   /// type < 1 (msgsnd's EINVAL). On ok the batch's messages have been taken.
   Errc send(Batch& batch, const Credentials& who, uint64_t& first_id);
+  /// What send() would answer now, without queuing anything (PUBLISH checks
+  /// every target before it sends to any).
+  Errc check_send(const Batch& batch) const;
   /// Parks a sender after send() said queue_full. finished() is called later,
   /// never from inside this call.
   void wait_send(SendWaiter& w);

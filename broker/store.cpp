@@ -104,8 +104,17 @@ bool valid_queue_name(std::string_view name) noexcept {
 QueueStore::QueueStore(config::QueueLimits defaults, uint32_t message_size_ceiling)
     : defaults_(defaults), ceiling_(message_size_ceiling) {}
 
-DeclareResult QueueStore::declare(const DeclareSpec& spec, const Credentials& who,
+DeclareResult QueueStore::declare(const DeclareSpec& spec_in, const Credentials& who,
                                   uint64_t now_ns) {
+  DeclareSpec named;
+  if (spec_in.temporary_for != 0 && spec_in.name.empty()) {
+    named = spec_in;
+    do {
+      named.name =
+          "tmp." + std::to_string(spec_in.temporary_for) + "." + std::to_string(next_temporary_++);
+    } while (queues_.contains(named.name));
+  }
+  const DeclareSpec& spec = named.name.empty() ? spec_in : named;
   if (!valid_queue_name(spec.name)) {
     return failure(Errc::invalid_argument,
                    "queue name '" + shown(spec.name) + "': must be 1-255 bytes of [A-Za-z0-9._-]");
@@ -121,7 +130,7 @@ DeclareResult QueueStore::declare(const DeclareSpec& spec, const Credentials& wh
   }
 
   if (!existing) {
-    QueueAttributes attrs{wanted, Ownership{who.uid, who.gid, wanted.mode}};
+    QueueAttributes attrs{wanted, Ownership{who.uid, who.gid, wanted.mode}, spec.temporary_for};
     auto q = std::make_unique<Queue>(spec.name, attrs, next_id_, now_ns, this);
     DeclareResult r;
     r.queue = q.get();
@@ -131,7 +140,7 @@ DeclareResult QueueStore::declare(const DeclareSpec& spec, const Credentials& wh
   }
 
   const QueueAttributes& attrs = existing->attributes();
-  if (spec.exclusive) {
+  if (spec.exclusive || spec.temporary_for != 0) {
     return failure(Errc::queue_exists, "queue '" + spec.name + "' already exists");
   }
   if (!may_read(attrs.owner, who) && !may_write(attrs.owner, who)) {
@@ -167,6 +176,7 @@ void QueueStore::remove(Queue& q) {
   // Out of the map first, so a finished() looking the name up no longer finds it.
   std::unique_ptr<Queue> doomed = std::move(it->second);
   queues_.erase(it);
+  topics_.unbind_all(doomed.get());
   doomed->close();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "queue.hpp"
+#include "topic_trie.hpp"
 
 namespace postbox::broker {
 
@@ -33,6 +34,9 @@ struct DeclareSpec {
   std::optional<std::string> dead_letter;
   std::optional<uint32_t> lease_ms;
   std::optional<uint64_t> ttl_ms;
+  /// A new queue owned by this connection (session id): deleted when it ends.
+  /// With an empty name the store picks one ("tmp.<session>.<n>").
+  uint64_t temporary_for = 0;
 };
 
 struct MoveResult {
@@ -71,6 +75,15 @@ class QueueStore final : public QueueServices {
   /// when `to` refuses one (it stays in `from`). Permissions are the caller's.
   MoveResult move(Queue& from, Queue& to, const Selector& which, uint64_t max_count);
 
+  // --- Topics: bindings of queues to patterns (broker/topic_trie.hpp).
+  TopicTrie<Queue*>& topics() noexcept { return topics_; }
+  struct TopicCounters {
+    uint64_t published_total = 0;   // PUBLISH requests that succeeded
+    uint64_t unroutable_total = 0;  // of those, reaching no queue
+    uint64_t denied_total = 0;      // copies not delivered: no write permission
+  };
+  TopicCounters& topic_counters() noexcept { return topic_counters_; }
+
   bool dead_letter(Queue& from, MessagePtr& m, DeathReason why) override;
   void schedule(Queue& q, uint64_t when_ns) override;
   /// Where schedule() goes (the broker's timer); unset: nowhere.
@@ -88,6 +101,9 @@ class QueueStore final : public QueueServices {
   config::QueueLimits defaults_;
   uint32_t ceiling_;
   uint64_t next_id_ = 1;
+  uint64_t next_temporary_ = 1;
+  TopicTrie<Queue*> topics_;
+  TopicCounters topic_counters_;
   std::function<void(Queue&, uint64_t)> on_schedule_;
   std::unordered_map<std::string, std::unique_ptr<Queue>, Hash, std::equal_to<>> queues_;
 };
