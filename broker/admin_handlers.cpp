@@ -16,8 +16,29 @@ using proto::Kind;
 
 namespace {
 
-/// Parses the body as a JSON object, or answers invalid_argument.
-std::optional<json> parse_body(Session& s, const proto::Frame& f, const char* what) {
+/// The queue named by the body's "queue" key, or nullptr after replying.
+Queue* queue_of(Session& s, const proto::Frame& f, const char* what) {
+  auto body = parse_json_body(s, f, what);
+  if (!body) return nullptr;
+  auto it = body->find("queue");
+  if (it == body->end() || !it->is_string()) {
+    s.reply_error(f.header.request_id, Errc::invalid_argument,
+                  std::string(what) + ": key 'queue' (a string) is required");
+    return nullptr;
+  }
+  return find_queue_or_reply(s, f.header.request_id, it->get<std::string>());
+}
+
+void deny(Session& s, uint32_t rid, const char* action, const Queue& q) {
+  s.reply_error(rid, Errc::permission_denied,
+                "permission denied: uid " + std::to_string(s.peer().uid) + " may not " + action +
+                    " " + quoted_queue(q.name()) + " (owner uid " +
+                    std::to_string(q.attributes().owner.uid) + ")");
+}
+
+}  // namespace
+
+std::optional<json> parse_json_body(Session& s, const proto::Frame& f, const char* what) {
   auto text = std::string_view(reinterpret_cast<const char*>(f.body.data()), f.body.size());
   if (text.empty()) text = "{}";  // LIST has nothing to say
   json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -41,32 +62,10 @@ void reply_json(Session& s, const proto::Frame& f, const json& j) {
   proto::encode_json(proto::reply_kind(f.header.kind), text, s.output(), f.header.request_id);
 }
 
-/// The queue named by the body's "queue" key, or nullptr after replying.
-Queue* queue_of(Session& s, const proto::Frame& f, const char* what) {
-  auto body = parse_body(s, f, what);
-  if (!body) return nullptr;
-  auto it = body->find("queue");
-  if (it == body->end() || !it->is_string()) {
-    s.reply_error(f.header.request_id, Errc::invalid_argument,
-                  std::string(what) + ": key 'queue' (a string) is required");
-    return nullptr;
-  }
-  return find_queue_or_reply(s, f.header.request_id, it->get<std::string>());
-}
-
-void deny(Session& s, uint32_t rid, const char* action, const Queue& q) {
-  s.reply_error(rid, Errc::permission_denied,
-                "permission denied: uid " + std::to_string(s.peer().uid) + " may not " + action +
-                    " " + quoted_queue(q.name()) + " (owner uid " +
-                    std::to_string(q.attributes().owner.uid) + ")");
-}
-
-}  // namespace
-
 // DECLARE {"queue", "exclusive"?, "max_messages"?, "max_bytes"?, "max_message_size"?, "mode"?,
 // "overflow"?}
 void handle_declare(Session& s, const proto::Frame& f) {
-  auto body = parse_body(s, f, "DECLARE");
+  auto body = parse_json_body(s, f, "DECLARE");
   if (!body) return;
   auto parsed = parse_declare(*body);
   if (auto* err = std::get_if<std::string>(&parsed)) {
@@ -139,7 +138,7 @@ void handle_stat(Session& s, const proto::Frame& f) {
 // MOVE {"source", "destination", "count"?, "type"?}
 void handle_move(Session& s, const proto::Frame& f) {
   const uint32_t rid = f.header.request_id;
-  auto body = parse_body(s, f, "MOVE");
+  auto body = parse_json_body(s, f, "MOVE");
   if (!body) return;
   auto name = [&](const char* key) -> std::optional<std::string> {
     auto it = body->find(key);
@@ -187,7 +186,7 @@ void handle_move(Session& s, const proto::Frame& f) {
 
 // LIST {}
 void handle_list(Session& s, const proto::Frame& f) {
-  if (!parse_body(s, f, "LIST")) return;
+  if (!parse_json_body(s, f, "LIST")) return;
   json queues = json::array();
   for (Queue* q : s.context().store.all()) {
     if (!may_read(q->attributes().owner, s.peer())) continue;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "broker/delivered.hpp"
+#include "broker/handlers.hpp"
 #include "proto/jobs.hpp"
 #include "proto/messages.hpp"
 
@@ -65,10 +66,10 @@ void Consumer::finished(Errc result) {
   // would block this consumer for good, so it ends and says why.
   if (result == Errc::too_big) {
     session_.reply_error(rid_, result,
-                         "the next message in " + std::string("queue '") + queue_.name() +
-                             "' is larger than the consumer's max size; the consumer ended");
+                         "the next message in " + quoted_queue(queue_.name()) +
+                             " is larger than the consumer's max size; the consumer ended");
   } else {
-    session_.reply_error(rid_, result, "queue '" + queue_.name() + "' was deleted");
+    session_.reply_error(rid_, result, quoted_queue(queue_.name()) + " was deleted");
   }
   session_.reply_ready();
   retire();

@@ -1,6 +1,8 @@
 // The request handlers, one per kind; reached only through dispatch().
 #pragma once
 
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,13 @@ void handle_publish(Session& s, const proto::Frame& f);
 /// Finds a queue by name for a request, or answers with invalid_argument
 /// (bad name) / no_such_queue and returns nullptr.
 Queue* find_queue_or_reply(Session& s, uint32_t request_id, std::string_view name);
+
+/// The body of a JSON request as an object (empty counts as {}), or nullopt
+/// after answering invalid_argument ("<what> body must be a JSON object").
+std::optional<nlohmann::json> parse_json_body(Session& s, const proto::Frame& f, const char* what);
+/// Answers with `j` as the request's JSON reply, or resource_limit when it
+/// would exceed the frame limit promised in HELLO_OK.
+void reply_json(Session& s, const proto::Frame& f, const nlohmann::json& j);
 
 /// "queue 'jobs'" — the way every message names a queue.
 std::string quoted_queue(std::string_view name);

@@ -16,25 +16,9 @@ using proto::Errc;
 
 namespace {
 
-std::optional<json> json_body(Session& s, const proto::Frame& f, const char* what) {
-  auto text = std::string_view(reinterpret_cast<const char*>(f.body.data()), f.body.size());
-  if (text.empty()) text = "{}";
-  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    s.reply_error(f.header.request_id, Errc::invalid_argument,
-                  std::string(what) + " body must be a JSON object");
-    return std::nullopt;
-  }
-  return body;
-}
-
-void reply(Session& s, const proto::Frame& f, const json& j) {
-  proto::encode_json(proto::reply_kind(f.header.kind), j.dump(), s.output(), f.header.request_id);
-}
-
 /// The queue and pattern of a BIND or UNBIND, checked; nullptr after replying.
 Queue* binding_of(Session& s, const proto::Frame& f, const char* what, std::string& pattern) {
-  auto body = json_body(s, f, what);
+  auto body = parse_json_body(s, f, what);
   if (!body) return nullptr;
   const uint32_t rid = f.header.request_id;
   auto q = body->find("queue");
@@ -74,7 +58,7 @@ void handle_bind(Session& s, const proto::Frame& f) {
   std::string pattern;
   Queue* q = binding_of(s, f, "BIND", pattern);
   if (!q) return;
-  reply(s, f, {{"created", s.context().store.topics().bind(pattern, q)}});
+  reply_json(s, f, {{"created", s.context().store.topics().bind(pattern, q)}});
 }
 
 // UNBIND {"queue", "pattern"} -> {"removed": bool}
@@ -82,12 +66,12 @@ void handle_unbind(Session& s, const proto::Frame& f) {
   std::string pattern;
   Queue* q = binding_of(s, f, "UNBIND", pattern);
   if (!q) return;
-  reply(s, f, {{"removed", s.context().store.topics().unbind(pattern, q)}});
+  reply_json(s, f, {{"removed", s.context().store.topics().unbind(pattern, q)}});
 }
 
 // BINDINGS {"queue"?} -> {"bindings": [{"queue", "pattern"}], counters}
 void handle_bindings(Session& s, const proto::Frame& f) {
-  auto body = json_body(s, f, "BINDINGS");
+  auto body = parse_json_body(s, f, "BINDINGS");
   if (!body) return;
   auto& store = s.context().store;
   json list = json::array();
@@ -109,11 +93,11 @@ void handle_bindings(Session& s, const proto::Frame& f) {
     }
   }
   const auto& c = store.topic_counters();
-  reply(s, f,
-        {{"bindings", list},
-         {"published_total", c.published_total},
-         {"unroutable_total", c.unroutable_total},
-         {"denied_total", c.denied_total}});
+  reply_json(s, f,
+             {{"bindings", list},
+              {"published_total", c.published_total},
+              {"unroutable_total", c.unroutable_total},
+              {"denied_total", c.denied_total}});
 }
 
 // PUBLISH: a SEND body addressed to a topic; one copy into every bound queue.
