@@ -62,51 +62,14 @@ void reply_json(Session& s, const proto::Frame& f, const json& j) {
   proto::encode_json(proto::reply_kind(f.header.kind), text, s.output(), f.header.request_id);
 }
 
-// DECLARE {"queue", "exclusive"?, "max_messages"?, "max_bytes"?, "max_message_size"?, "mode"?,
-// "overflow"?}
-void handle_declare(Session& s, const proto::Frame& f) {
-  auto body = parse_json_body(s, f, "DECLARE");
-  if (!body) return;
-  auto parsed = parse_declare(*body);
-  if (auto* err = std::get_if<std::string>(&parsed)) {
-    return s.reply_error(f.header.request_id, Errc::invalid_argument, *err);
-  }
-  const DeclareSpec& spec = std::get<DeclareSpec>(parsed);
-  if (s.version() < proto::kVersionJobs) {
-    // Version 1 knows none of the job keys: to it they are unknown keys.
-    for (const auto& [key, unused] : body->items()) {
-      if (key == "max_deliveries" || key == "dead_letter" || key == "lease_ms" || key == "ttl_ms") {
-        return s.reply_error(f.header.request_id, Errc::invalid_argument,
-                             "DECLARE: unknown key '" + key + "' (protocol version 2 only)");
-      }
-    }
-  }
-  auto r = s.context().store.declare(spec, s.peer(), realtime_ns());
-  if (r.code != Errc::ok) return s.reply_error(f.header.request_id, r.code, r.error);
-  reply_json(s, f, {{"created", r.created}, {"queue", stat_json(*r.queue)}});
-}
-
-// DELETE {"queue"}
-void handle_delete(Session& s, const proto::Frame& f) {
-  Queue* q = queue_of(s, f, "DELETE");
-  if (!q) return;
-  if (!may_admin(q->attributes().owner, s.peer()))
-    return deny(s, f.header.request_id, "delete", *q);
-  s.context().store.remove(*q);
-  reply_json(s, f, json::object());
-}
-
-// PURGE {"queue"}
-void handle_purge(Session& s, const proto::Frame& f) {
-  Queue* q = queue_of(s, f, "PURGE");
-  if (!q) return;
-  if (!may_admin(q->attributes().owner, s.peer())) return deny(s, f.header.request_id, "purge", *q);
-  reply_json(s, f, {{"purged", q->purge()}});
-}
-
-/// The stat object with the queue's push consumers, oldest first.
-json stat_with_consumers(Session& s, const Queue& q) {
+/// The stat object with the queue's push consumers (oldest first) and bindings.
+json queue_stat(Session& s, Queue& q) {
   json j = stat_json(q);
+  j["bindings"] = s.context().store.topics().bindings_of(&q);
+  // drop-new differs from reject only for PUBLISH, which version 1 lacks.
+  if (s.version() < proto::kVersionJobs &&
+      q.attributes().limits.overflow == config::Overflow::drop_new)
+    j["overflow"] = "reject";
   std::vector<const Consumer*> found;
   auto [first, last] = s.context().consumers.equal_range(&q);
   for (auto it = first; it != last; ++it) found.push_back(it->second);
@@ -127,12 +90,57 @@ json stat_with_consumers(Session& s, const Queue& q) {
   return j;
 }
 
+// DECLARE {"queue", "exclusive"?, "max_messages"?, "max_bytes"?, "max_message_size"?, "mode"?,
+// "overflow"?}
+void handle_declare(Session& s, const proto::Frame& f) {
+  auto body = parse_json_body(s, f, "DECLARE");
+  if (!body) return;
+  auto parsed = parse_declare(*body);
+  if (auto* err = std::get_if<std::string>(&parsed)) {
+    return s.reply_error(f.header.request_id, Errc::invalid_argument, *err);
+  }
+  DeclareSpec& spec = std::get<DeclareSpec>(parsed);
+  if (s.version() < proto::kVersionJobs) {
+    // Version 1 knows none of the job keys: to it they are unknown keys.
+    for (const auto& [key, unused] : body->items()) {
+      if (key == "max_deliveries" || key == "dead_letter" || key == "lease_ms" || key == "ttl_ms" ||
+          key == "temporary") {
+        return s.reply_error(f.header.request_id, Errc::invalid_argument,
+                             "DECLARE: unknown key '" + key + "' (protocol version 2 only)");
+      }
+    }
+  }
+  if (spec.temporary) spec.temporary_for = s.id();
+  auto r = s.context().store.declare(spec, s.peer(), realtime_ns());
+  if (r.code != Errc::ok) return s.reply_error(f.header.request_id, r.code, r.error);
+  if (spec.temporary) s.own_temporary(r.queue->name());
+  reply_json(s, f, {{"created", r.created}, {"queue", queue_stat(s, *r.queue)}});
+}
+
+// DELETE {"queue"}
+void handle_delete(Session& s, const proto::Frame& f) {
+  Queue* q = queue_of(s, f, "DELETE");
+  if (!q) return;
+  if (!may_admin(q->attributes().owner, s.peer()))
+    return deny(s, f.header.request_id, "delete", *q);
+  s.context().store.remove(*q);
+  reply_json(s, f, json::object());
+}
+
+// PURGE {"queue"}
+void handle_purge(Session& s, const proto::Frame& f) {
+  Queue* q = queue_of(s, f, "PURGE");
+  if (!q) return;
+  if (!may_admin(q->attributes().owner, s.peer())) return deny(s, f.header.request_id, "purge", *q);
+  reply_json(s, f, {{"purged", q->purge()}});
+}
+
 // STAT {"queue"}
 void handle_stat(Session& s, const proto::Frame& f) {
   Queue* q = queue_of(s, f, "STAT");
   if (!q) return;
   if (!may_read(q->attributes().owner, s.peer())) return deny(s, f.header.request_id, "stat", *q);
-  reply_json(s, f, stat_with_consumers(s, *q));
+  reply_json(s, f, queue_stat(s, *q));
 }
 
 // MOVE {"source", "destination", "count"?, "type"?}
@@ -176,7 +184,7 @@ void handle_move(Session& s, const proto::Frame& f) {
     return s.reply_error(rid, Errc::invalid_argument,
                          "MOVE: source and destination are the same queue");
   }
-  if (!may_read(from->attributes().owner, s.peer())) return deny(s, rid, "move from", *from);
+  if (!may_take_or_reply(s, rid, *from, "move from")) return;
   if (!may_write(to->attributes().owner, s.peer())) return deny(s, rid, "move to", *to);
   const MoveResult r = s.context().store.move(*from, *to, Selector{type, false}, count);
   json reply = {{"moved", r.moved}, {"merged", r.merged}};
@@ -190,7 +198,10 @@ void handle_list(Session& s, const proto::Frame& f) {
   json queues = json::array();
   for (Queue* q : s.context().store.all()) {
     if (!may_read(q->attributes().owner, s.peer())) continue;
-    queues.push_back({{"name", q->name()}, {"depth", q->depth()}, {"bytes", q->bytes()}});
+    queues.push_back({{"name", q->name()},
+                      {"depth", q->depth()},
+                      {"bytes", q->bytes()},
+                      {"bindings", s.context().store.topics().count_of(q)}});
   }
   reply_json(s, f, {{"queues", queues}});
 }

@@ -52,6 +52,8 @@ json stat_json(const Queue& q) {
       {"moved_in_total", st.moved_in_total},
       {"moved_out_total", st.moved_out_total},
       {"consumers", json::array()},
+      {"temporary", a.temporary_owner != 0},
+      {"published_total", st.published_total},
   };
 }
 
@@ -88,6 +90,9 @@ std::variant<DeclareSpec, std::string> parse_declare(const json& body) {
     } else if (key == "exclusive") {
       if (!v.is_boolean()) return std::string("DECLARE: key 'exclusive' must be true or false");
       spec.exclusive = v.get<bool>();
+    } else if (key == "temporary") {
+      if (!v.is_boolean()) return std::string("DECLARE: key 'temporary' must be true or false");
+      spec.temporary = v.get<bool>();
     } else if (key == "max_messages") {
       if (!take_unsigned(v, "max_messages", spec.max_messages, err)) return err;
     } else if (key == "max_bytes") {
@@ -100,7 +105,7 @@ std::variant<DeclareSpec, std::string> parse_declare(const json& body) {
       auto o = v.is_string() ? config::parse_overflow(v.get<std::string>()) : std::nullopt;
       if (!o) {
         return std::string(
-            "DECLARE: key 'overflow' must be \"reject\", \"drop-oldest\" or "
+            "DECLARE: key 'overflow' must be \"reject\", \"drop-new\", \"drop-oldest\" or "
             "\"drop-lowest-priority\"");
       }
       spec.overflow = *o;
@@ -119,7 +124,8 @@ std::variant<DeclareSpec, std::string> parse_declare(const json& body) {
       return "DECLARE: unknown key '" + key + "'";
     }
   }
-  if (!have_name) return std::string("DECLARE: key 'queue' is required");
+  // A temporary queue may leave its naming to the broker.
+  if (!have_name && !spec.temporary) return std::string("DECLARE: key 'queue' is required");
   return spec;
 }
 

@@ -15,11 +15,7 @@ void handle_consume(Session& s, const proto::Frame& f) {
   if (!req) return s.fail_protocol(rid, "malformed CONSUME");
   Queue* q = find_queue_or_reply(s, rid, req->queue);
   if (!q) return;
-  if (!may_read(q->attributes().owner, s.peer())) {
-    return s.reply_error(rid, Errc::permission_denied,
-                         "permission denied: uid " + std::to_string(s.peer().uid) +
-                             " may not consume from " + quoted_queue(req->queue));
-  }
+  if (!may_take_or_reply(s, rid, *q, "consume from")) return;
   if (s.find_consumer(rid)) {
     return s.reply_error(
         rid, Errc::invalid_argument,

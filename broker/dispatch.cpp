@@ -99,6 +99,24 @@ Queue* find_queue_or_reply(Session& s, uint32_t rid, std::string_view name) {
   return q;
 }
 
+bool may_take_or_reply(Session& s, uint32_t rid, const Queue& q, std::string_view action) {
+  if (!may_read(q.attributes().owner, s.peer())) {
+    s.reply_error(rid, Errc::permission_denied,
+                  "permission denied: uid " + std::to_string(s.peer().uid) + " may not " +
+                      std::string(action) + " " + quoted_queue(q.name()));
+    return false;
+  }
+  const uint64_t owner = q.attributes().temporary_owner;
+  if (owner != 0 && owner != s.id()) {
+    s.reply_error(rid, Errc::permission_denied,
+                  "permission denied: " + quoted_queue(q.name()) +
+                      " is a temporary queue of connection " + std::to_string(owner) +
+                      "; only that connection may " + std::string(action) + " it");
+    return false;
+  }
+  return true;
+}
+
 void handle_hello(Session& s, const proto::Frame& f) {
   const uint32_t rid = f.header.request_id;
   if (s.greeted()) return s.fail_protocol(rid, "HELLO sent twice");

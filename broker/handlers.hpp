@@ -32,6 +32,12 @@ void handle_publish(Session& s, const proto::Frame& f);
 /// (bad name) / no_such_queue and returns nullptr.
 Queue* find_queue_or_reply(Session& s, uint32_t request_id, std::string_view name);
 
+/// Whether this connection may take messages from `q` (RECEIVE, CONSUME,
+/// BIND, MOVE's source): read permission, and for a temporary queue being the
+/// connection that declared it. Otherwise answers permission_denied naming
+/// `action` ("receive from") and the queue, and returns false.
+bool may_take_or_reply(Session& s, uint32_t request_id, const Queue& q, std::string_view action);
+
 /// The body of a JSON request as an object (empty counts as {}), or nullopt
 /// after answering invalid_argument ("<what> body must be a JSON object").
 std::optional<nlohmann::json> parse_json_body(Session& s, const proto::Frame& f, const char* what);

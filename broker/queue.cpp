@@ -88,6 +88,7 @@ bool Queue::Impl::can_make_room(const Batch& b) const {
   const auto [n, bytes] = room_needed(b);
   switch (limits().overflow) {
     case config::Overflow::reject:
+    case config::Overflow::drop_new:  // PUBLISH drops the copy before asking
       return fits(n, bytes);
     case config::Overflow::drop_oldest:
     case config::Overflow::drop_lowest_priority:
@@ -380,6 +381,10 @@ Errc Queue::check_send(const Batch& batch) const {
   if (checked != Errc::ok) return checked;
   if (!impl_->senders.empty() || !impl_->can_make_room(batch)) return Errc::queue_full;
   return Errc::ok;
+}
+
+void Queue::count_publication(std::size_t messages, bool dropped) noexcept {
+  (dropped ? impl_->counters.dropped_total : impl_->counters.published_total) += messages;
 }
 
 void Queue::wait_send(SendWaiter& w) {

@@ -182,6 +182,7 @@ struct QueueStats {
   uint64_t deduplicated_total = 0;   // sends not added: their key was held
   uint64_t moved_in_total = 0;
   uint64_t moved_out_total = 0;
+  uint64_t published_total = 0;  // messages taken from publications (also in sent_total)
 };
 
 class Queue {
@@ -210,6 +211,9 @@ class Queue {
   /// What send() would answer now, without queuing anything (PUBLISH checks
   /// every target before it sends to any).
   Errc check_send(const Batch& batch) const;
+  /// Counts a publication's copy: taken (after send() said ok) or, when the
+  /// queue was full under drop-new, dropped.
+  void count_publication(std::size_t messages, bool dropped) noexcept;
   /// Parks a sender after send() said queue_full. finished() is called later,
   /// never from inside this call.
   void wait_send(SendWaiter& w);

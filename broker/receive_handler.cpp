@@ -125,11 +125,7 @@ void handle_receive(Session& s, const proto::Frame& f) {
   }
   Queue* q = find_queue_or_reply(s, rid, req->queue);
   if (!q) return;
-  if (!may_read(q->attributes().owner, s.peer())) {
-    return s.reply_error(rid, Errc::permission_denied,
-                         "permission denied: uid " + std::to_string(s.peer().uid) +
-                             " may not receive from " + quoted_queue(req->queue));
-  }
+  if (!may_take_or_reply(s, rid, *q, "receive from")) return;
   ReceiveSpec spec;
   spec.selector = Selector{req->type, (req->flags & proto::kReceiveExcept) != 0};
   spec.max_size = req->max_size;

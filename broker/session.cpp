@@ -266,6 +266,15 @@ Consumer* Session::find_consumer(uint32_t request_id) noexcept {
   return found;
 }
 
+void Session::delete_temporaries() {
+  auto& store = ctx_.store;
+  for (const std::string& name : temporaries_) {
+    // Only ours: after a DELETE the name may belong to another queue now.
+    if (Queue* q = store.find(name); q && q->attributes().temporary_owner == id_) store.remove(*q);
+  }
+  temporaries_.clear();
+}
+
 void Session::end() {
   if (ended_) return;
   ended_ = true;
@@ -277,6 +286,7 @@ void Session::end() {
   cancel_pending(proto::Errc::shutting_down, /*resume_queues=*/false);
   return_leases(touched);
   resume_all(touched);
+  delete_temporaries();
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (on_closed_) on_closed_(*this);

@@ -1,6 +1,7 @@
 // Session: one client connection — read, decode, dispatch, coalesced writes, backpressure.
 #pragma once
 
+#include <string>
 #include <utility>
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -102,6 +103,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Message* find_lease(uint64_t tag) noexcept;
   /// The consumer started by the CONSUME with this request id, or nullptr.
   Consumer* find_consumer(uint32_t request_id) noexcept;
+  /// `queue` is a temporary queue of this connection: deleted when it ends.
+  void own_temporary(std::string queue) { temporaries_.push_back(std::move(queue)); }
   /// Every consumer of this connection.
   template <class F>
   void for_each_consumer(F&& f) {
@@ -121,6 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   /// gone); adds the queues to `touched`.
   void return_leases(std::vector<Queue*>& touched);
   static void resume_all(std::vector<Queue*>& queues);
+  void delete_temporaries();
   /// Replies plus parked batches over the limit: stop reading requests.
   bool should_pause_reading() const noexcept;
   void resume_parked_queues();
@@ -145,6 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::size_t held_bytes_ = 0;  // sum of parked requests' held_bytes()
   SessionLeases leases_;
+  std::vector<std::string> temporaries_;  // by name: someone may have deleted one already
   uint64_t out_epoch_ = 1;
   uint16_t version_ = 1;
   bool greeted_ = false;

@@ -37,6 +37,8 @@ struct DeclareSpec {
   /// A new queue owned by this connection (session id): deleted when it ends.
   /// With an empty name the store picks one ("tmp.<session>.<n>").
   uint64_t temporary_for = 0;
+  /// DECLARE's "temporary": the handler sets temporary_for to its session.
+  bool temporary = false;
 };
 
 struct MoveResult {
@@ -81,6 +83,8 @@ class QueueStore final : public QueueServices {
     uint64_t published_total = 0;   // PUBLISH requests that succeeded
     uint64_t unroutable_total = 0;  // of those, reaching no queue
     uint64_t denied_total = 0;      // copies not delivered: no write permission
+    uint64_t dropped_total = 0;     // copies dropped by full drop-new queues
+    uint64_t copies_total = 0;      // copies queued, one per queue per publication
   };
   TopicCounters& topic_counters() noexcept { return topic_counters_; }
 

@@ -36,13 +36,9 @@ Queue* binding_of(Session& s, const proto::Frame& f, const char* what, std::stri
   Queue* queue = find_queue_or_reply(s, rid, q->get<std::string>());
   if (!queue) return nullptr;
   // Binding decides what a queue receives: the right of whoever reads it.
-  if (!may_read(queue->attributes().owner, s.peer())) {
-    s.reply_error(rid, Errc::permission_denied,
-                  "permission denied: uid " + std::to_string(s.peer().uid) + " may not bind " +
-                      quoted_queue(queue->name()) + " (binding needs read permission)");
-    return nullptr;
-  }
-  return queue;
+  return may_take_or_reply(s, rid, *queue, what == std::string_view("BIND") ? "bind" : "unbind")
+             ? queue
+             : nullptr;
 }
 
 /// A copy of `m` for one more queue.
@@ -97,7 +93,9 @@ void handle_bindings(Session& s, const proto::Frame& f) {
              {{"bindings", list},
               {"published_total", c.published_total},
               {"unroutable_total", c.unroutable_total},
-              {"denied_total", c.denied_total}});
+              {"denied_total", c.denied_total},
+              {"dropped_total", c.dropped_total},
+              {"copies_total", c.copies_total}});
 }
 
 // PUBLISH: a SEND body addressed to a topic; one copy into every bound queue.
@@ -137,10 +135,17 @@ void handle_publish(Session& s, const proto::Frame& f) {
     }
   }
   // All or nothing: a queue that refuses (full under reject, too small) fails
-  // the publish for every queue, naming the one that refused.
+  // the publish for every queue, naming the one that refused. A full queue
+  // under drop-new only loses its own copy.
+  std::vector<Queue*> full_dropping;
   for (Queue* q : targets) {
     const Errc refused = q->check_send(batch);
     if (refused == Errc::ok) continue;
+    if (refused == Errc::queue_full &&
+        q->attributes().limits.overflow == config::Overflow::drop_new) {
+      full_dropping.push_back(q);
+      continue;
+    }
     const auto& l = q->attributes().limits;
     if (refused == Errc::queue_full) {
       return s.reply_error(rid, refused,
@@ -152,6 +157,11 @@ void handle_publish(Session& s, const proto::Frame& f) {
                          quoted_queue(q->name()) + " cannot take this publication (" +
                              std::string(proto::to_string(refused)) + "); nothing was published");
   }
+  for (Queue* q : full_dropping) {
+    q->count_publication(batch.messages.size(), /*dropped=*/true);
+    ++out.dropped;
+    std::erase(targets, q);
+  }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     Batch copy;
     if (i + 1 == targets.size()) {
@@ -162,12 +172,17 @@ void handle_publish(Session& s, const proto::Frame& f) {
       for (const MessagePtr& m : batch.messages) copy.messages.push_back(copy_of(*m));
     }
     uint64_t first = 0;
-    if (targets[i]->send(copy, s.peer(), first) == Errc::ok) ++out.queues;
+    const std::size_t n = copy.messages.size();
+    if (targets[i]->send(copy, s.peer(), first) != Errc::ok) continue;
+    targets[i]->count_publication(n, /*dropped=*/false);
+    ++out.queues;
   }
   auto& c = store.topic_counters();
   ++c.published_total;
   if (out.queues == 0) ++c.unroutable_total;
   c.denied_total += out.denied;
+  c.dropped_total += out.dropped;
+  c.copies_total += out.queues;
   proto::encode(out, s.output(), rid);
 }
 

@@ -198,6 +198,12 @@ class TopicTrie {
     return out;
   }
 
+  /// Number of patterns `t` is bound to.
+  std::size_t count_of(Target t) const {
+    auto it = slots_.find(t);
+    return it == slots_.end() ? 0 : it->second->patterns.size();
+  }
+
   /// Number of (pattern, target) bindings.
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }

@@ -58,6 +58,8 @@ std::string_view to_string(Overflow o) noexcept {
   switch (o) {
     case Overflow::reject:
       return "reject";
+    case Overflow::drop_new:
+      return "drop-new";
     case Overflow::drop_oldest:
       return "drop-oldest";
     case Overflow::drop_lowest_priority:
@@ -67,7 +69,8 @@ std::string_view to_string(Overflow o) noexcept {
 }
 
 std::optional<Overflow> parse_overflow(std::string_view s) noexcept {
-  for (auto o : {Overflow::reject, Overflow::drop_oldest, Overflow::drop_lowest_priority}) {
+  for (auto o : {Overflow::reject, Overflow::drop_new, Overflow::drop_oldest,
+                 Overflow::drop_lowest_priority}) {
     if (s == to_string(o)) return o;
   }
   return std::nullopt;

@@ -10,7 +10,10 @@
 namespace postbox::config {
 
 /// What a queue does when a send finds it full.
-enum class Overflow { reject, drop_oldest, drop_lowest_priority };
+/// What a full queue does with a new message. drop_new differs from reject only
+/// for publications (PUBLISH): the full queue's copy is dropped and counted,
+/// and the others are served; a direct SEND is refused as under reject.
+enum class Overflow { reject, drop_new, drop_oldest, drop_lowest_priority };
 std::string_view to_string(Overflow o) noexcept;
 std::optional<Overflow> parse_overflow(std::string_view s) noexcept;
 

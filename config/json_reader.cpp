@@ -107,7 +107,7 @@ Overflow read_overflow(const Json& v, const std::string& path) {
   if (v.is_string()) {
     if (auto o = parse_overflow(v.get_ref<const std::string&>())) return *o;
   }
-  fail(path, "one of reject, drop-oldest, drop-lowest-priority", v);
+  fail(path, "one of reject, drop-new, drop-oldest, drop-lowest-priority", v);
 }
 
 /// "" (none) or a valid queue name. Whether it names the queue itself is a rule

@@ -124,8 +124,10 @@ std::optional<ErrorReply> decode_error(std::span<const std::byte> body) noexcept
 
 // --- SEND ------------------------------------------------------------------
 
-std::size_t begin_send(const SendHeader& h, std::vector<std::byte>& out, uint32_t request_id) {
-  auto body = begin_frame(out, Kind::send, request_id);
+std::size_t begin_send(const SendHeader& h, std::vector<std::byte>& out, uint32_t request_id,
+                       Kind kind) {
+  assert((kind == Kind::send || kind == Kind::publish) && "begin_send() of another kind");
+  auto body = begin_frame(out, kind, request_id);
   Writer w(out);
   put_queue(w, h.queue);
   w.u32(h.timeout_ms);

@@ -73,7 +73,9 @@ struct SendHeader {
 };
 /// Encodes the SEND header; append each message with append_outgoing() and
 /// finish with finish_frame(). The header's count must equal what is appended.
-std::size_t begin_send(const SendHeader& h, std::vector<std::byte>& out, uint32_t request_id);
+/// With kind publish it begins a PUBLISH (h.queue is the topic, h.timeout_ms 0).
+std::size_t begin_send(const SendHeader& h, std::vector<std::byte>& out, uint32_t request_id,
+                       Kind kind = Kind::send);
 void append_outgoing(const OutgoingMessage& m, std::vector<std::byte>& out);
 
 /// Iterates the messages of a SEND body without copying them.
@@ -127,10 +129,10 @@ struct ReceiveRequest {
   std::string_view queue;
   int64_t type = 0;  // msgrcv msgtyp: 0 any, >0 exactly, <0 lowest type <= |type|
   uint16_t flags = 0;
-  uint32_t timeout_ms = 0;             // 0: at once; kWaitForever: no limit
-  uint32_t max_size = kNoSizeLimit;    // largest payload accepted
-  uint32_t max_count = 1;              // up to this many messages in one reply (>= 1)
-  uint32_t lease_ms = 0;               // with kReceiveAck: lease length, 0 = the queue's default
+  uint32_t timeout_ms = 0;           // 0: at once; kWaitForever: no limit
+  uint32_t max_size = kNoSizeLimit;  // largest payload accepted
+  uint32_t max_count = 1;            // up to this many messages in one reply (>= 1)
+  uint32_t lease_ms = 0;             // with kReceiveAck: lease length, 0 = the queue's default
 };
 void encode(const ReceiveRequest& m, std::vector<std::byte>& out, uint32_t request_id);
 std::optional<ReceiveRequest> decode_receive(std::span<const std::byte> body) noexcept;
@@ -155,7 +157,8 @@ struct DeliveredMessage {
   std::span<const std::byte> properties;
   std::span<const std::byte> payload;
 };
-inline constexpr std::size_t kDeliveredMessageHeader = 8 + 8 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 4 + 4;
+inline constexpr std::size_t kDeliveredMessageHeader =
+    8 + 8 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 4 + 4;
 
 /// Encodes the RECEIVE reply header with a count patched later: call
 /// append_delivered() per message, then finish_receive_reply().

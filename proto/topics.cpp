@@ -11,6 +11,7 @@ void encode(const PublishReply& m, std::vector<std::byte>& out, uint32_t request
   Writer w(out);
   w.u32(m.queues);
   w.u32(m.denied);
+  w.u32(m.dropped);
   finish_frame(out, body);
 }
 
@@ -19,6 +20,7 @@ std::optional<PublishReply> decode_publish_reply(std::span<const std::byte> body
   PublishReply m;
   m.queues = r.u32();
   m.denied = r.u32();
+  m.dropped = r.u32();
   if (!r.done()) return std::nullopt;
   return m;
 }

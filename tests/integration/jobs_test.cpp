@@ -14,6 +14,7 @@
 #include "proto/jobs.hpp"
 #include "proto/messages.hpp"
 #include "proto/properties.hpp"
+#include "tests/support/frames.hpp"
 #include "tests/support/raw_conn.hpp"
 #include "tests/support/test_broker.hpp"
 
@@ -22,95 +23,7 @@ namespace {
 
 using proto::Errc;
 using proto::Kind;
-using Bytes = std::vector<std::byte>;
 using SteadyClock = std::chrono::steady_clock;
-
-struct Out {
-  int64_t type = 1;
-  uint8_t priority = 0;
-  std::string payload;
-  proto::Properties props;
-};
-
-Bytes send_frame(std::string_view queue, const std::vector<Out>& msgs, uint32_t rid) {
-  Bytes out;
-  std::vector<Bytes> props;
-  for (const Out& m : msgs) props.push_back(proto::encode_properties(m.props));
-  auto body = proto::begin_send({queue, 0, static_cast<uint32_t>(msgs.size())}, out, rid);
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    proto::OutgoingMessage m;
-    m.type = msgs[i].type;
-    m.priority = msgs[i].priority;
-    m.properties = props[i];
-    m.payload = std::as_bytes(std::span(msgs[i].payload.data(), msgs[i].payload.size()));
-    proto::append_outgoing(m, out);
-  }
-  proto::finish_frame(out, body);
-  return out;
-}
-
-Bytes receive_frame(std::string_view queue, uint32_t rid, uint32_t timeout_ms,
-                    uint32_t max_count = 1, uint16_t flags = 0, uint32_t lease_ms = 0,
-                    int64_t type = 0) {
-  Bytes out;
-  proto::ReceiveRequest r;
-  r.queue = queue;
-  r.type = type;
-  r.flags = flags;
-  r.timeout_ms = timeout_ms;
-  r.max_count = max_count;
-  r.lease_ms = lease_ms;
-  proto::encode(r, out, rid);
-  return out;
-}
-
-Bytes json_frame(Kind kind, const nlohmann::json& j, uint32_t rid) {
-  Bytes out;
-  proto::encode_json(kind, j.dump(), out, rid);
-  return out;
-}
-
-struct Got {
-  uint64_t id = 0;
-  int64_t type = 0;
-  uint8_t priority = 0;
-  uint64_t tag = 0;
-  uint32_t delivery_count = 0;
-  std::string payload;
-  proto::Properties props;
-};
-
-std::vector<Got> messages_of(const RawFrame& f) {
-  std::vector<Got> got;
-  proto::ReceiveReplyReader r;
-  EXPECT_TRUE(r.open(f.body));
-  proto::DeliveredMessage d;
-  while (r.next(d)) {
-    Got g{d.id,
-          d.type,
-          d.priority,
-          d.delivery_tag,
-          d.delivery_count,
-          std::string(reinterpret_cast<const char*>(d.payload.data()), d.payload.size()),
-          {}};
-    g.props = proto::decode_properties(d.properties).value_or(proto::Properties{});
-    got.push_back(std::move(g));
-  }
-  EXPECT_FALSE(r.failed());
-  return got;
-}
-
-Errc error_code_of(const RawFrame& f) {
-  if (f.header.kind != Kind::error) return Errc::ok;
-  auto e = proto::decode_error(f.body);
-  return e ? e->code : Errc::internal_error;
-}
-
-std::string header(const proto::Properties& p, std::string_view key) {
-  for (const auto& [k, v] : p.headers)
-    if (k == key) return v;
-  return "<missing " + std::string(key) + ">";
-}
 
 class Jobs : public ::testing::Test {
  protected:

@@ -334,9 +334,10 @@ TEST(ConfigLoad, RejectsBadInputWithAOneLineMessageNamingTheKey) {
       {R"({"log_level": 3})",
        "key 'log_level': expected one of trace, debug, info, warn, error, critical, off, got 3"},
       {R"({"queue_defaults": {"overflow": "drop_oldest"}})",
-       R"(key 'queue_defaults.overflow': expected one of reject, drop-oldest, drop-lowest-priority, got "drop_oldest")"},
+       R"(key 'queue_defaults.overflow': expected one of reject, drop-new, drop-oldest, drop-lowest-priority, got "drop_oldest")"},
       {R"({"queues": [{"name": "q", "overflow": true}]})",
-       "key 'queues[0].overflow': expected one of reject, drop-oldest, drop-lowest-priority, got "
+       "key 'queues[0].overflow': expected one of reject, drop-new, drop-oldest, "
+       "drop-lowest-priority, got "
        "true"},
       // integer ranges: nothing is truncated silently
       {R"({"max_frame_size": 1099511627776})",
