@@ -76,12 +76,6 @@ std::vector<std::string> queue_order(const std::vector<Out>& msgs) {
   return out;
 }
 
-std::vector<std::string> payloads(const std::vector<Got>& got) {
-  std::vector<std::string> out;
-  for (const Got& g : got) out.push_back(g.payload);
-  return out;
-}
-
 /// Forks a consumer that leases every message of `queue` (by RECEIVE with
 /// ack, or as a push consumer), reports how many it holds on a pipe, then
 /// waits to be killed. Returns its pid once it holds `n`.
@@ -157,7 +151,7 @@ void expect_returned_in_order(Jobs& t, RawConn& c, const std::vector<Out>& sent)
       c.send(receive_frame("jobs", 20, 10000, static_cast<uint32_t>(sent.size() - got.size())));
     }
   }
-  EXPECT_EQ(payloads(got), queue_order(sent));
+  EXPECT_EQ(payloads_of(got), queue_order(sent));
   for (const Got& g : got) EXPECT_EQ(g.delivery_count, 2u) << g.payload;
   (void)t;
 }

@@ -66,6 +66,12 @@ std::vector<Got> messages_of(const RawFrame& f) {
   return got;
 }
 
+std::vector<std::string> payloads_of(const std::vector<Got>& got) {
+  std::vector<std::string> out;
+  for (const Got& g : got) out.push_back(g.payload);
+  return out;
+}
+
 proto::Errc error_code_of(const RawFrame& f) {
   if (f.header.kind != proto::Kind::error) return proto::Errc::ok;
   auto e = proto::decode_error(f.body);

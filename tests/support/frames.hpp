@@ -45,6 +45,8 @@ Bytes json_frame(proto::Kind kind, const nlohmann::json& j, uint32_t rid);
 
 /// The messages of a RECEIVE_OK or DELIVER frame (a failed decode fails the test).
 std::vector<Got> messages_of(const RawFrame& f);
+/// Their payloads, in order.
+std::vector<std::string> payloads_of(const std::vector<Got>& got);
 /// ok unless `f` is an ERROR frame; internal_error for an undecodable one.
 proto::Errc error_code_of(const RawFrame& f);
 /// The JSON body of a reply.

@@ -161,4 +161,20 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
   return r;
 }
 
+int run_as(uid_t id, const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int r = 255;
+    try {
+      if (::setgid(id) == 0 && ::setuid(id) == 0) r = body();
+    } catch (...) {
+      r = 254;
+    }
+    ::_exit(r & 0xff);
+  }
+  const int status = wait_status(pid);
+  return status >= 254 ? -1 : status;
+}
+
 }  // namespace postbox::testing

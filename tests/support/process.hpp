@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts = {})
 /// ("" keeps the test's own). Returns the pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
             const std::string& log_path);
+
+/// Runs `body` in a forked child as uid/gid `id` (the test must be root) and
+/// returns what it returned (0..255), or -1 when the child could not switch
+/// to that uid or died. The child never returns into the test.
+int run_as(uid_t id, const std::function<int()>& body);
 
 /// Waits for `pid`; its exit status, or 128 + the signal that killed it.
 int wait_status(pid_t pid);
