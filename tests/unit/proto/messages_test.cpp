@@ -15,6 +15,7 @@
 #include "proto/decoder.hpp"
 #include "proto/jobs.hpp"
 #include "proto/properties.hpp"
+#include "proto/topics.hpp"
 #include "test_bytes.hpp"
 
 namespace postbox::proto {
@@ -110,6 +111,15 @@ constexpr const char* kDeliver =
     "2b 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 05 00 00 00"
     "d2 04 00 00 e8 03 00 00 00 00 2a 36 fe 9c 97 17 04 10 00 00 00 00 00 00"
     "02 00 00 00 00 00 00 00 02 00 00 00 67 6f";
+constexpr const char* kBind =
+    "1d 00 00 00 08 00 00 00 0e 00 00 00"
+    "7b 22 70 61 74 74 65 72 6e 22 3a 22 61 2e 2a 22 2c 22 71 75 65 75 65 22 3a 22 71 22 7d";
+constexpr const char* kPublish =
+    "22 00 00 00 19 00 00 00 05 00 00 00"
+    "03 61 2e 62 00 00 00 00 01 00 00 00"
+    "01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 68 69";
+constexpr const char* kPublishOk =
+    "0c 00 00 00 19 80 00 00 05 00 00 00 02 00 00 00 01 00 00 00 00 00 00 00";
 constexpr const char* kPropertiesScheduling =
     "04 08 00 00 00 88 13 00 00 00 00 00 00"
     "07 05 00 00 00 6a 6f 62 2d 37";
@@ -143,6 +153,9 @@ const std::map<std::string, const char*>& examples() {
       {"cancel", kCancel},
       {"cancel_ok", kCancelOk},
       {"deliver", kDeliver},
+      {"bind", kBind},
+      {"publish", kPublish},
+      {"publish_ok", kPublishOk},
   };
   return all;
 }
@@ -467,6 +480,30 @@ TEST(WorkedExample, DeliverWithADeliveryTag) {
   EXPECT_FALSE(sut.failed());
 }
 
+// PUBLISH is a SEND body under another kind.
+TEST(WorkedExample, PublishAndItsReply) {
+  Bytes out;
+  auto body = begin_send({"a.b", 0, 1}, out, 5, Kind::publish);
+  append_outgoing({1, 0, {}, std::as_bytes(std::span("hi", 2))}, out);
+  finish_frame(out, body);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kPublish)));
+  SendReader r;
+  ASSERT_TRUE(r.open(only_frame(out, Kind::publish)));
+  EXPECT_EQ(r.header().queue, "a.b");
+
+  out.clear();
+  encode(PublishReply{2, 1, 0}, out, 5);
+  EXPECT_EQ(to_hex(out), to_hex(from_hex(kPublishOk)));
+  auto m = decode_publish_reply(only_frame(out, reply_kind(Kind::publish)));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->queues, 2u);
+  EXPECT_EQ(m->denied, 1u);
+  EXPECT_EQ(m->dropped, 0u);
+  const Bytes reply = from_hex(kPublishOk);
+  EXPECT_FALSE(decode_publish_reply(std::span(reply).subspan(12, 8)).has_value())
+      << "the reply has all three counts";
+}
+
 TEST(WorkedExample, AdminJsonFrames) {
   struct Case {
     const char* example;
@@ -482,6 +519,7 @@ TEST(WorkedExample, AdminJsonFrames) {
       {kList, Kind::list, 7, "{}"},
       {kMove, Kind::move, 11, R"({"source":"jobs.dead","destination":"jobs"})"},
       {kMoveOk, reply_kind(Kind::move), 11, R"({"moved":2})"},
+      {kBind, Kind::bind, 14, R"({"pattern":"a.*","queue":"q"})"},
   };
   for (const auto& c : cases) {
     Bytes out;
