@@ -227,5 +227,31 @@ TEST(QueueStore, AllListsQueuesByNameAndIdsAreShared) {
   EXPECT_EQ(first_c, first_a + 1) << "one id counter for the whole broker";
 }
 
+TEST(QueueStore, TemporaryQueuesAreNamedForTheirConnectionAndNeverOpenAnother) {
+  QueueStore sut(store_defaults(), kCeiling);
+  ASSERT_EQ(sut.declare(named("tmp.7.1"), kAlice, 0).code, Errc::ok);  // someone took the name
+  DeclareSpec temp;
+  temp.temporary_for = 7;
+  auto a = sut.declare(temp, kAlice, 0);
+  ASSERT_EQ(a.code, Errc::ok) << a.error;
+  EXPECT_TRUE(a.created);
+  EXPECT_EQ(a.queue->name(), "tmp.7.2") << "a picked name skips taken ones";
+  EXPECT_EQ(a.queue->attributes().temporary_owner, 7u);
+  auto b = sut.declare(temp, kAlice, 0);
+  ASSERT_EQ(b.code, Errc::ok);
+  EXPECT_NE(b.queue, a.queue);
+  // A temporary declare of an existing name fails rather than opening it.
+  DeclareSpec existing = named("tmp.7.1");
+  existing.temporary_for = 7;
+  EXPECT_EQ(sut.declare(existing, kAlice, 0).code, Errc::queue_exists);
+  // Removing a queue removes its bindings.
+  ASSERT_TRUE(sut.topics().bind("a.#", a.queue));
+  ASSERT_TRUE(sut.topics().bind("b", a.queue));
+  EXPECT_EQ(sut.topics().count_of(a.queue), 2u);
+  sut.remove(*a.queue);
+  EXPECT_EQ(sut.topics().size(), 0u);
+  EXPECT_EQ(sut.topics().nodes(), 0u);
+}
+
 }  // namespace
 }  // namespace postbox::broker
