@@ -76,8 +76,8 @@ class PubSub : public ::testing::Test {
   }
   std::vector<std::string> queue_names() {
     std::vector<std::string> names;
-    for (const auto& q : admin(Kind::list, json::object())["queues"])
-      names.push_back(q["name"].get<std::string>());
+    const json list = admin(Kind::list, json::object());
+    for (const auto& q : list["queues"]) names.push_back(q["name"].get<std::string>());
     return names;
   }
   TestBroker broker;
