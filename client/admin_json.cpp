@@ -83,6 +83,18 @@ int64_t signed_member(const json& j, const char* key) {
   return v.get<int64_t>();
 }
 
+std::vector<std::string> string_array(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_array()) throw bad_reply(std::string("key '") + key + "' is not an array");
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const json& e : v) {
+    if (!e.is_string()) throw bad_reply(std::string("an entry of '") + key + "' is not a string");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
 std::vector<ConsumerStat> read_consumers(const json& j) {
   std::vector<ConsumerStat> out;
   if (!j.contains("consumers")) return out;
@@ -122,6 +134,9 @@ void read_jobs_keys(const json& j, QueueStat& s) {
   read_optional_uint(j, "moved_in_total", s.moved_in_total);
   read_optional_uint(j, "moved_out_total", s.moved_out_total);
   s.consumers = read_consumers(j);
+  if (j.contains("temporary")) s.temporary = bool_member(j, "temporary");
+  if (j.contains("bindings")) s.bindings = string_array(j, "bindings");
+  read_optional_uint(j, "published_total", s.published_total);
 }
 
 QueueStat to_stat(const json& j) {
@@ -169,6 +184,10 @@ std::string declare_request(std::string_view queue, const QueueOptions& options)
   if (options.dead_letter) j["dead_letter"] = *options.dead_letter;
   if (options.lease) j["lease_ms"] = options.lease->count();
   if (options.ttl) j["ttl_ms"] = options.ttl->count();
+  if (options.temporary) {
+    j["temporary"] = true;
+    if (queue.empty()) j.erase("queue");  // the broker names it
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -190,8 +209,18 @@ std::string move_request(std::string_view source, std::string_view destination,
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string bind_request(std::string_view queue, std::string_view pattern) {
+  return json{{"queue", queue}, {"pattern", pattern}}.dump(-1, ' ', false,
+                                                           json::error_handler_t::replace);
+}
+
+std::string bindings_request(std::optional<std::string_view> queue) {
+  return queue ? queue_request(*queue) : "{}";
+}
+
 bool declare_needs_jobs(const QueueOptions& options) noexcept {
-  return options.max_deliveries || options.dead_letter || options.lease || options.ttl;
+  return options.max_deliveries || options.dead_letter || options.lease || options.ttl ||
+         options.temporary || options.overflow == Overflow::drop_new;
 }
 
 DeclareResult parse_declare_reply(std::string_view text) {
@@ -217,6 +246,7 @@ std::vector<QueueSummary> parse_list_reply(std::string_view text) {
     s.name = string_member(q, "name");
     read_uint(q, "depth", s.depth);
     read_uint(q, "bytes", s.bytes);
+    read_optional_uint(q, "bindings", s.bindings);
     out.push_back(std::move(s));
   }
   return out;
@@ -237,6 +267,32 @@ uint64_t parse_purge_reply(std::string_view text) {
 
 void parse_delete_reply(std::string_view text) {
   parse_object(text);
+}
+
+bool parse_bind_reply(std::string_view text) {
+  return bool_member(parse_object(text), "created");
+}
+
+bool parse_unbind_reply(std::string_view text) {
+  return bool_member(parse_object(text), "removed");
+}
+
+Bindings parse_bindings_reply(std::string_view text) {
+  json j = parse_object(text);
+  Bindings out;
+  const json& list = member(j, "bindings");
+  if (!list.is_array()) throw bad_reply("key 'bindings' is not an array");
+  out.bindings.reserve(list.size());
+  for (const json& b : list) {
+    if (!b.is_object()) throw bad_reply("an entry of 'bindings' is not an object");
+    out.bindings.push_back({string_member(b, "queue"), string_member(b, "pattern")});
+  }
+  read_uint(j, "published_total", out.published_total);
+  read_uint(j, "unroutable_total", out.unroutable_total);
+  read_uint(j, "denied_total", out.denied_total);
+  read_optional_uint(j, "dropped_total", out.dropped_total);
+  read_optional_uint(j, "copies_total", out.copies_total);
+  return out;
 }
 
 }  // namespace postbox::detail

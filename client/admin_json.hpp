@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,11 @@ std::string list_request();
 /// {"source", "destination", and "count" / "type" when set} for MOVE.
 std::string move_request(std::string_view source, std::string_view destination,
                          const MoveOptions& options);
-/// True when `options` sets a key a version 1 broker does not know.
+/// {"queue", "pattern"} for BIND and UNBIND.
+std::string bind_request(std::string_view queue, std::string_view pattern);
+/// {} or {"queue": ...} for BINDINGS.
+std::string bindings_request(std::optional<std::string_view> queue);
+/// True when `options` sets a key (or value) a version 1 broker does not know.
 bool declare_needs_jobs(const QueueOptions& options) noexcept;
 
 // Reply parsers: unknown keys are ignored (PROTOCOL.md section 10); a missing
@@ -33,5 +38,9 @@ uint64_t parse_purge_reply(std::string_view json);
 MoveResult parse_move_reply(std::string_view json);
 /// DELETE's reply must be a JSON object; its content is ignored.
 void parse_delete_reply(std::string_view json);
+/// BIND's "created", UNBIND's "removed".
+bool parse_bind_reply(std::string_view json);
+bool parse_unbind_reply(std::string_view json);
+Bindings parse_bindings_reply(std::string_view json);
 
 }  // namespace postbox::detail

@@ -357,9 +357,15 @@ const ServerInfo& AsyncClient::server_info() const {
 AsyncClient::Awaitable<DeclareResult> AsyncClient::declare(std::string_view queue,
                                                            const QueueOptions& options) {
   auto json = detail::declare_request(queue, options);
-  return then(
-      impl_->request(Kind::declare, [&] { return impl_->conn.add_admin(Kind::declare, json); }),
-      [](RawReply& r) { return detail::parse_declare_reply(r.json); });
+  return then(impl_->request(Kind::declare,
+                             [&] {
+                               if (detail::declare_needs_jobs(options))
+                                 impl_->conn.require_jobs(
+                                     "declare with max_deliveries, dead_letter, lease, ttl, "
+                                     "temporary or drop-new");
+                               return impl_->conn.add_admin(Kind::declare, json);
+                             }),
+              [](RawReply& r) { return detail::parse_declare_reply(r.json); });
 }
 
 AsyncClient::Awaitable<void> AsyncClient::remove(std::string_view queue) {
@@ -611,6 +617,76 @@ AsyncClient::Awaitable<std::vector<Message>> AsyncClient::cancel(uint32_t consum
     co_return rest;
   };
   return run(impl_, consumer);
+}
+
+// --- Publish/subscribe ----------------------------------------------------------
+
+AsyncClient::Awaitable<bool> AsyncClient::bind(std::string_view queue, std::string_view pattern) {
+  auto json = detail::bind_request(queue, pattern);
+  return then(impl_->request(Kind::bind, [&] { return impl_->conn.add_admin(Kind::bind, json); }),
+              [](RawReply& r) { return detail::parse_bind_reply(r.json); });
+}
+
+AsyncClient::Awaitable<bool> AsyncClient::unbind(std::string_view queue, std::string_view pattern) {
+  auto json = detail::bind_request(queue, pattern);
+  return then(
+      impl_->request(Kind::unbind, [&] { return impl_->conn.add_admin(Kind::unbind, json); }),
+      [](RawReply& r) { return detail::parse_unbind_reply(r.json); });
+}
+
+AsyncClient::Awaitable<Bindings> AsyncClient::bindings(std::optional<std::string> queue) {
+  auto json = detail::bindings_request(queue);
+  return then(
+      impl_->request(Kind::bindings, [&] { return impl_->conn.add_admin(Kind::bindings, json); }),
+      [](RawReply& r) { return detail::parse_bindings_reply(r.json); });
+}
+
+namespace {
+
+PublishResult published(RawReply& r) {
+  return r.reply.published;
+}
+
+}  // namespace
+
+AsyncClient::Awaitable<PublishResult> AsyncClient::publish(std::string_view topic,
+                                                           std::string_view payload,
+                                                           const SendOptions& options) {
+  return then(
+      impl_->request(Kind::publish,
+                     [&] { return impl_->conn.add_send(topic, payload, options, Kind::publish); }),
+      published);
+}
+
+AsyncClient::Awaitable<PublishResult> AsyncClient::publish_batch(
+    std::string_view topic, std::span<const OutgoingMessage> messages) {
+  return then(
+      impl_->request(
+          Kind::publish,
+          [&] { return impl_->conn.add_send_batch(topic, messages, kNoWait, Kind::publish); }),
+      published);
+}
+
+AsyncClient::Awaitable<PublishResult> AsyncClient::publish_batch(
+    std::string_view topic, std::span<const std::string> payloads, const SendOptions& options) {
+  return then(
+      impl_->request(
+          Kind::publish,
+          [&] { return impl_->conn.add_send_batch(topic, payloads, options, Kind::publish); }),
+      published);
+}
+
+AsyncClient::Awaitable<Subscription> AsyncClient::subscribe(std::vector<std::string> patterns,
+                                                            ConsumeOptions options) {
+  if (patterns.empty())
+    throw Error(Errc::invalid_argument, "a subscription needs at least one pattern");
+  QueueOptions temporary;
+  temporary.temporary = true;
+  DeclareResult d = co_await declare("", temporary);
+  Subscription sub{d.queue.name, 0};
+  for (const auto& p : patterns) co_await bind(sub.queue, p);
+  sub.consumer = co_await consume(sub.queue, options);
+  co_return sub;
 }
 
 }  // namespace postbox

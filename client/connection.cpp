@@ -17,6 +17,7 @@
 #include "proto/jobs.hpp"
 #include "proto/messages.hpp"
 #include "proto/properties.hpp"
+#include "proto/topics.hpp"
 
 namespace postbox::detail {
 
@@ -29,10 +30,11 @@ std::string in_quotes(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
-void check_queue(std::string_view queue) {
-  if (queue.empty()) throw Error(Errc::invalid_argument, "queue name is empty");
+/// A queue name, or a topic (`noun`), which has the same length limit.
+void check_queue(std::string_view queue, std::string_view noun = "queue name") {
+  if (queue.empty()) throw Error(Errc::invalid_argument, std::string(noun) + " is empty");
   if (queue.size() > kMaxQueueName)
-    throw Error(Errc::invalid_argument, "queue name is longer than 255 bytes");
+    throw Error(Errc::invalid_argument, std::string(noun) + " is longer than 255 bytes");
 }
 
 uint32_t wire_timeout(Timeout t) {
@@ -139,6 +141,7 @@ Message to_message(const proto::DeliveredMessage& d) {
     m.correlation_id = std::move(props->correlation_id);
     m.reply_to = std::move(props->reply_to);
     m.headers = std::move(props->headers);
+    m.topic = std::move(props->topic);
   }
   return m;
 }
@@ -219,19 +222,22 @@ uint32_t Connection::add_hello(std::string_view client_name) {
 
 namespace {
 
-/// Encodes one SEND frame with `count` messages produced by `each(i, message,
-/// props)`; on any error the partial frame is removed again.
+/// Encodes one SEND (or PUBLISH: `kind`, `queue` the topic, which never
+/// waits) frame with `count` messages produced by `each(i, message, props)`;
+/// on any error the partial frame is removed again.
 template <class Each>
-void encode_send(std::vector<std::byte>& out, uint32_t id, std::string_view queue, Timeout timeout,
-                 std::size_t count, uint32_t max_message_size, Each&& each) {
-  check_queue(queue);
+void encode_send(std::vector<std::byte>& out, uint32_t id, proto::Kind kind, std::string_view queue,
+                 Timeout timeout, std::size_t count, uint32_t max_message_size, Each&& each) {
+  const bool publish = kind == proto::Kind::publish;
+  check_queue(queue, publish ? "topic" : "queue name");
   if (count == 0) throw Error(Errc::invalid_argument, "a send needs at least one message");
   if (count > std::numeric_limits<uint32_t>::max())
     throw Error(Errc::invalid_argument, "too many messages in one send");
-  uint32_t timeout_ms = wire_timeout(timeout);
+  uint32_t timeout_ms = publish ? 0 : wire_timeout(timeout);
   std::size_t start = out.size();
   try {
-    proto::begin_send(proto::SendHeader{queue, timeout_ms, static_cast<uint32_t>(count)}, out, id);
+    proto::begin_send(proto::SendHeader{queue, timeout_ms, static_cast<uint32_t>(count)}, out, id,
+                      kind);
     std::vector<std::byte> props;
     for (std::size_t i = 0; i < count; ++i) {
       proto::OutgoingMessage m;
@@ -254,12 +260,20 @@ void encode_send(std::vector<std::byte>& out, uint32_t id, std::string_view queu
 
 }  // namespace
 
+void Connection::check_send_kind(proto::Kind kind) const {
+  if (kind == proto::Kind::publish)
+    require_jobs("publish");
+  else if (kind != proto::Kind::send)
+    throw Error(Errc::invalid_argument, "not a send or publish kind");
+}
+
 uint32_t Connection::add_send(std::string_view queue, std::string_view payload,
-                              const SendOptions& options) {
+                              const SendOptions& options, proto::Kind kind) {
+  check_send_kind(kind);
   uint32_t id = next_id();
   const bool jobs = version() >= proto::kVersionJobs;
   std::size_t start = out_.size();
-  encode_send(out_, id, queue, options.timeout, 1, server_.max_message_size,
+  encode_send(out_, id, kind, queue, options.timeout, 1, server_.max_message_size,
               [&](std::size_t, proto::OutgoingMessage& m, std::vector<std::byte>& props) {
                 m.type = options.type;
                 m.priority = options.priority;
@@ -271,11 +285,13 @@ uint32_t Connection::add_send(std::string_view queue, std::string_view payload,
 }
 
 uint32_t Connection::add_send_batch(std::string_view queue,
-                                    std::span<const OutgoingMessage> messages, Timeout timeout) {
+                                    std::span<const OutgoingMessage> messages, Timeout timeout,
+                                    proto::Kind kind) {
+  check_send_kind(kind);
   uint32_t id = next_id();
   const bool jobs = version() >= proto::kVersionJobs;
   std::size_t start = out_.size();
-  encode_send(out_, id, queue, timeout, messages.size(), server_.max_message_size,
+  encode_send(out_, id, kind, queue, timeout, messages.size(), server_.max_message_size,
               [&](std::size_t i, proto::OutgoingMessage& m, std::vector<std::byte>& props) {
                 const auto& in = messages[i];
                 m.type = in.type;
@@ -288,12 +304,13 @@ uint32_t Connection::add_send_batch(std::string_view queue,
 }
 
 uint32_t Connection::add_send_batch(std::string_view queue, std::span<const std::string> payloads,
-                                    const SendOptions& options) {
+                                    const SendOptions& options, proto::Kind kind) {
+  check_send_kind(kind);
   uint32_t id = next_id();
   std::size_t start = out_.size();
   std::vector<std::byte> shared;  // every message carries the same properties
   encode_properties(options, version() >= proto::kVersionJobs, shared);
-  encode_send(out_, id, queue, options.timeout, payloads.size(), server_.max_message_size,
+  encode_send(out_, id, kind, queue, options.timeout, payloads.size(), server_.max_message_size,
               [&](std::size_t i, proto::OutgoingMessage& m, std::vector<std::byte>& props) {
                 m.type = options.type;
                 m.priority = options.priority;
@@ -333,6 +350,8 @@ uint32_t Connection::add_receive(std::string_view queue, const ReceiveOptions& o
 
 uint32_t Connection::add_admin(proto::Kind kind, const std::string& json) {
   if (kind == proto::Kind::move) require_jobs("move");
+  if (kind == proto::Kind::bind || kind == proto::Kind::unbind || kind == proto::Kind::bindings)
+    require_jobs("bind, unbind and bindings");
   uint32_t id = next_id();
   std::size_t start = out_.size();
   proto::encode_json(kind, json, out_, id);
@@ -538,7 +557,12 @@ RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
     case Kind::bindings:
       out.json = as_string(body);
       return out;
-    case Kind::publish:  // no request is made yet (issue 4)
+    case Kind::publish: {
+      auto p = proto::decode_publish_reply(body);
+      if (!p) throw malformed("PUBLISH reply");
+      out.reply.published = {p->queues, p->denied, p->dropped};
+      return out;
+    }
     case Kind::ack:
     case Kind::nack:
     case Kind::touch:

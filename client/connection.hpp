@@ -54,13 +54,17 @@ class Connection {
   // connection that negotiated version 1.
 
   uint32_t add_hello(std::string_view client_name);
-  uint32_t add_send(std::string_view queue, std::string_view payload, const SendOptions& options);
+  /// SEND, or with kind publish a PUBLISH to the topic `queue`: version 2
+  /// only, and it never waits (the timeout is ignored, 0 on the wire).
+  uint32_t add_send(std::string_view queue, std::string_view payload, const SendOptions& options,
+                    proto::Kind kind = proto::Kind::send);
   uint32_t add_send_batch(std::string_view queue, std::span<const OutgoingMessage> messages,
-                          Timeout timeout);
+                          Timeout timeout, proto::Kind kind = proto::Kind::send);
   uint32_t add_send_batch(std::string_view queue, std::span<const std::string> payloads,
-                          const SendOptions& options);
+                          const SendOptions& options, proto::Kind kind = proto::Kind::send);
   uint32_t add_receive(std::string_view queue, const ReceiveOptions& options);
-  /// DECLARE, DELETE, PURGE, STAT, LIST or MOVE with its JSON body.
+  /// DECLARE, DELETE, PURGE, STAT, LIST, MOVE, BIND, UNBIND or BINDINGS with
+  /// its JSON body (the last four need version 2).
   uint32_t add_admin(proto::Kind kind, const std::string& json);
   /// ACK, NACK, TOUCH, REJECT of one or more tags (none of them 0).
   uint32_t add_ack(std::span<const uint64_t> tags);
@@ -131,6 +135,8 @@ class Connection {
   };
 
   uint32_t next_id() noexcept;
+  /// Throws unless `kind` is send, or publish on a version 2 connection.
+  void check_send_kind(proto::Kind kind) const;
   uint32_t max_body() const noexcept;
   uint32_t reply_limit() const noexcept;
   void check_frame_size(std::size_t body_start) const;

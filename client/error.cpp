@@ -74,6 +74,8 @@ Description describe(Errc code) noexcept {
       return {"disconnected", "connection to the broker lost"};
     case Errc::no_such_lease:
       return {"no_such_lease", "no lease with that delivery tag (expired, settled or not yours)"};
+    case Errc::no_route:
+      return {"no_route", "no queue took the request (nothing bound to the topic)"};
   }
   return {"unknown", "unknown error"};
 }

@@ -15,12 +15,15 @@ std::string_view to_string(Overflow o) noexcept {
       return "drop-oldest";
     case Overflow::drop_lowest_priority:
       return "drop-lowest-priority";
+    case Overflow::drop_new:
+      return "drop-new";
   }
   return "unknown";
 }
 
 std::optional<Overflow> parse_overflow(std::string_view s) noexcept {
-  for (auto o : {Overflow::reject, Overflow::drop_oldest, Overflow::drop_lowest_priority})
+  for (auto o : {Overflow::reject, Overflow::drop_oldest, Overflow::drop_lowest_priority,
+                 Overflow::drop_new})
     if (s == to_string(o)) return o;
   return std::nullopt;
 }

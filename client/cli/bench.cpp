@@ -2,6 +2,7 @@
 #include "client/cli/bench.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -45,7 +46,7 @@ constexpr uint64_t kMinSize = 8;
 /// The raw flag text, kept between parsing and run_bench(); nullopt: not given.
 struct RawBenchFlags {
   std::optional<std::string> size, count, batch, pipeline, producers, consumers, queue, mode,
-      transport, consume, prefetch;
+      transport, consume, prefetch, subscribers;
   bool ack = false;
 };
 
@@ -99,6 +100,15 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     reject("--consume", r.consume, why);
     if (r.ack) reject("--ack", "", why);
     reject("--prefetch", r.prefetch, why);
+    reject("--subscribers", r.subscribers, why);
+  }
+  if (r.subscribers) {
+    o.subscribers =
+        static_cast<uint32_t>(parse_unsigned("--subscribers", *r.subscribers, 1, kMaxProcesses));
+    const char* why = "--subscribers (each subscriber is one push consumer of its own queue)";
+    reject("--consumers", r.consumers, why);
+    if (r.consume && *r.consume != "push") reject("--consume", r.consume, why);
+    o.consume = Consume::push;
   }
   if (o.transport == Transport::sysv) {
     const char* why = "--transport sysv (one message per syscall, on private queues)";
@@ -108,6 +118,7 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     reject("--consume", r.consume, why);
     if (r.ack) reject("--ack", "", why);
     reject("--prefetch", r.prefetch, why);
+    reject("--subscribers", r.subscribers, "--transport sysv (no topics)");
   }
   if (r.consume && *r.consume == "receive")
     o.consume = Consume::receive;
@@ -125,7 +136,7 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
   o.pipeline = number32("--pipeline", r.pipeline, 1, kMaxPipeline, o.pipeline);
   o.producers = number32("--producers", r.producers, 1, kMaxProcesses, o.producers);
   o.consumers = number32("--consumers", r.consumers, 1, kMaxProcesses, o.consumers);
-  if (o.transport == Transport::postbox && o.mode == Mode::throughput &&
+  if (o.transport == Transport::postbox && o.mode == Mode::throughput && o.subscribers == 0 &&
       bench::stop_markers(o) > kMaxStopMarkers)
     throw UsageError("--consumers: " + std::to_string(o.consumers) + " consumers x pipeline " +
                      std::to_string(o.pipeline) + " x " +
@@ -209,6 +220,13 @@ std::string text_of(const BenchOptions& o, const Measurement& m) {
   if (o.transport == Transport::postbox)
     s += "  batch " + std::to_string(o.batch) + " pipeline " + std::to_string(o.pipeline) +
          consume_text(o);
+  if (o.subscribers > 0) {
+    return s + "  " + plural(o.producers, "publisher") + " / " +
+           plural(o.subscribers, "subscriber") + ":  " +
+           grouped(static_cast<uint64_t>(per_second(m, double(o.count)))) + " publications/s  " +
+           grouped(static_cast<uint64_t>(per_second(m, double(m.messages)))) +
+           " deliveries/s  latency " + percentiles + seconds;
+  }
   char mbps[32];
   std::snprintf(mbps, sizeof mbps, "%.1f MB/s", per_second(m, double(m.messages) * o.size) / 1e6);
   return s + "  " + plural(o.producers, "producer") + " / " + plural(o.consumers, "consumer") +
@@ -242,7 +260,13 @@ std::string json_of(const BenchOptions& o, const Measurement& m) {
       if (o.consume == Consume::push && o.ack) j["prefetch"] = o.prefetch;
     }
     j["producers"] = o.producers;
-    j["consumers"] = o.consumers;
+    if (o.subscribers > 0) {
+      j["subscribers"] = o.subscribers;
+      j["publications_per_s"] = per_second(m, double(o.count));
+      j["deliveries_per_s"] = per_second(m, double(m.messages));
+    } else {
+      j["consumers"] = o.consumers;
+    }
     j["msgs_per_s"] = per_second(m, double(m.messages));
     j["mb_per_s"] = per_second(m, double(m.messages) * o.size) / 1e6;
     j["latency_us"] = latency;
@@ -254,8 +278,8 @@ std::string json_of(const BenchOptions& o, const Measurement& m) {
 Measurement measure(const BenchOptions& o) {
   if (o.transport == Transport::sysv)
     return o.mode == Mode::pingpong ? bench::run_sysv_pingpong(o) : bench::run_sysv_throughput(o);
-  return o.mode == Mode::pingpong ? bench::run_postbox_pingpong(o)
-                                  : bench::run_postbox_throughput(o);
+  if (o.mode == Mode::pingpong) return bench::run_postbox_pingpong(o);
+  return o.subscribers > 0 ? bench::run_postbox_fanout(o) : bench::run_postbox_throughput(o);
 }
 
 }  // namespace
@@ -280,7 +304,11 @@ void add_bench_options(CLI::App& bench) {
   bench.add_option("--prefetch", r.prefetch,
                    "with --consume push --ack: the consumer's credit (default 256)");
   bench.add_option("--queue", r.queue,
-                   "queue to use (default: a fresh bench-<pid>, deleted after)");
+                   "queue to use (default: a fresh bench-<pid>, deleted after); with "
+                   "--subscribers, the topic");
+  bench.add_option("--subscribers", r.subscribers,
+                   "fan-out: publish to a topic that this many subscribers (push consumers of "
+                   "their own temporary queues) each receive in full");
 }
 
 int run_bench(const GlobalOptions& global) {
@@ -293,9 +321,10 @@ int run_bench(const GlobalOptions& global) {
   }
   try {
     const Measurement m = measure(o);
-    if (m.messages != o.count)
+    const uint64_t expected = o.count * std::max<uint32_t>(o.subscribers, 1);
+    if (m.messages != expected)
       throw bench::BenchFailure("the run ended after " + std::to_string(m.messages) + " of " +
-                                std::to_string(o.count) + " messages");
+                                std::to_string(expected) + " messages");
     const std::string line = global.json ? json_of(o, m) : text_of(o, m);
     std::printf("%s\n", line.c_str());
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;

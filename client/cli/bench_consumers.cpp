@@ -160,6 +160,13 @@ WorkerReport pull(const BenchOptions& o, const std::string& queue, SharedCounter
 WorkerReport push(const BenchOptions& o, const std::string& queue, SharedCounter& shared,
                   StartGate& gate) {
   Client c(o.socket, kBenchClientName);
+  return push_on(o, c, queue, shared, gate);
+}
+
+}  // namespace
+
+WorkerReport push_on(const BenchOptions& o, Client& c, const std::string& queue,
+                     SharedCounter& shared, StartGate& gate) {
   ConsumeOptions want;
   want.ack = o.ack;
   if (o.ack) want.prefetch = o.prefetch;
@@ -183,8 +190,6 @@ WorkerReport push(const BenchOptions& o, const std::string& queue, SharedCounter
     if (total >= o.count) return finished(report, acks, o.ack);
   }
 }
-
-}  // namespace
 
 void throw_reply(const Reply& r, std::string_view what) {
   throw BenchFailure(std::string(what) +

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "client/cli/bench_workloads.hpp"
+#include "postbox/client.hpp"
 #include "postbox/types.hpp"
 
 namespace postbox::cli::bench {
@@ -25,5 +26,9 @@ uint64_t stop_markers(const BenchOptions& o);
 /// has confirmed its last ack: that is when its report's last_ns is taken.
 WorkerReport consume(const BenchOptions& o, const std::string& queue, SharedCounter& shared,
                      StartGate& gate);
+/// consume() with o.consume push, on a connection the caller set up (a
+/// subscriber's, which owns its temporary queue).
+WorkerReport push_on(const BenchOptions& o, Client& c, const std::string& queue,
+                     SharedCounter& shared, StartGate& gate);
 
 }  // namespace postbox::cli::bench

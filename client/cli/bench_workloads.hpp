@@ -27,6 +27,9 @@ struct BenchOptions {
   uint32_t pipeline = 8;       ///< requests in flight per process (push consumers: ACKs)
   uint32_t producers = 1;
   uint32_t consumers = 1;
+  /// > 0: fan-out, producers publish to a topic (--queue names it) and this
+  /// many subscribers each receive every message (push, per o.ack).
+  uint32_t subscribers = 0;
   Consume consume = Consume::batch;
   bool ack = false;         ///< consumers lease each message and ack it
   uint32_t prefetch = 256;  ///< push with ack: the consumer's credit
@@ -61,6 +64,8 @@ inline constexpr int64_t kStopType = 2;
 // postbox::Error for a failed request of the parent's own (declare, delete).
 Measurement run_postbox_throughput(const BenchOptions& o);
 Measurement run_postbox_pingpong(const BenchOptions& o);
+/// Fan-out: messages counts deliveries, o.count per subscriber.
+Measurement run_postbox_fanout(const BenchOptions& o);
 Measurement run_sysv_throughput(const BenchOptions& o);
 Measurement run_sysv_pingpong(const BenchOptions& o);
 

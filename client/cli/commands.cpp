@@ -72,8 +72,14 @@ bool read_line(std::FILE* f, std::string& line) {
   return !line.empty();
 }
 
-void print_ids(const Invocation& inv, const Reply& r) {
+/// --lines --json: one object per line sent (its id) or published (where it went).
+void print_outcomes(const Invocation& inv, const Reply& r, std::size_t lines) {
   if (!inv.global.json) return;
+  if (inv.command == Command::publish) {
+    const std::string line = publish_json(r.published);
+    for (std::size_t i = 0; i < lines; ++i) print_line(line);
+    return;
+  }
   for (uint64_t i = 0; i < r.count; ++i)
     print_line("{\"id\":" + std::to_string(r.first_id + i) + "}");
 }
@@ -89,9 +95,20 @@ struct LineLimits {
 /// A SEND is all or nothing, so a batch larger than the queue's limits would
 /// fail with too_big where single sends would just wait for room: batches
 /// stay well below the queue's limits.
-LineLimits line_limits(Client& client, const std::string& queue) {
+/// publish --lines: one PUBLISH per line, many in flight. A publication is
+/// all or nothing per queue, so a batch would be too big outright for a small
+/// queue bound to the topic, and a nearly full drop-new queue would drop all
+/// of it: single lines meet every queue exactly as `publish` does.
+constexpr std::size_t kPublishWindow = 256;
+
+LineLimits line_limits(Client& client, const std::string& queue, bool publish) {
   LineLimits l;
   l.batch_bytes = std::min<std::size_t>(kBatchBytes, client.server_info().max_frame_body / 2);
+  if (publish) {
+    l.batch_messages = 1;
+    l.window = kPublishWindow;
+    return l;
+  }
   try {
     QueueStat s = client.stat(queue);
     l.batch_messages = std::clamp<uint64_t>(s.max_messages / 4, 1, l.batch_messages);
@@ -112,12 +129,14 @@ std::string lines_text(std::size_t n) {
   return std::to_string(n) + (n == 1 ? " line" : " lines");
 }
 
-/// send --lines: batches of lines, several batches in flight, replies in
-/// order. The first failure stops sending; the in-flight batches are still
-/// answered, and the error names the first line not queued and how many were.
+/// send --lines (and publish --lines): batches of lines, several batches in
+/// flight, replies in order. The first failure stops sending; the in-flight
+/// batches are still answered, and the error names the first line not queued
+/// and how many were.
 int send_lines(Client& client, const Invocation& inv) {
   Input in(inv.send.file);
-  const LineLimits limits = line_limits(client, inv.queue);
+  const bool publish = inv.command == Command::publish;
+  const LineLimits limits = line_limits(client, inv.queue, publish);
 
   struct InFlight {
     Client::Ticket ticket;
@@ -146,7 +165,7 @@ int send_lines(Client& client, const Invocation& inv) {
       return;
     }
     (failure ? queued_after : queued_before) += b.lines;
-    print_ids(inv, r);
+    print_outcomes(inv, r, b.lines);
   };
 
   std::vector<std::string> batch;
@@ -158,8 +177,9 @@ int send_lines(Client& client, const Invocation& inv) {
     if (window.size() >= limits.window) settle_one();
     if (!failure) {
       try {
-        window.push_back(
-            {client.start_send_batch(inv.queue, batch, inv.send.options), first, batch.size()});
+        window.push_back({publish ? client.start_publish_batch(inv.queue, batch, inv.send.options)
+                                  : client.start_send_batch(inv.queue, batch, inv.send.options),
+                          first, batch.size()});
       } catch (const Error& e) {  // refused before anything was buffered
         failure = Failure{first, e.errc(), failure_text(e, inv.queue)};
       }
@@ -203,6 +223,16 @@ int send_lines(Client& client, const Invocation& inv) {
                      lines_text(queued_before) + " queued)");
   return kExitOk;
 }
+
+}  // namespace
+
+std::string payload_of(const SendArgs& a) {
+  if (a.payload) return *a.payload;
+  Input in(a.file);
+  return read_all(in.file, in.name);
+}
+
+namespace {
 
 Reply receive(Client& client, const Invocation& inv, uint64_t want) {
   ReceiveOptions o = inv.recv.options;
@@ -262,9 +292,9 @@ int run_purge(Client& client, const Invocation& inv) {
 int run_list(Client& client, const Invocation& inv) {
   auto queues = client.list();
   if (inv.global.json)
-    print_line(list_json(queues));
+    print_line(list_json(queues, speaks_jobs(client)));
   else
-    print(list_text(queues));
+    print(list_text(queues, speaks_jobs(client)));
   return kExitOk;
 }
 
@@ -283,16 +313,20 @@ int run_stat(Client& client, const Invocation& inv) {
 //            [--delay MS] [--due TIME] [--ttl MS] [--key KEY]
 int run_send(Client& client, const Invocation& inv) {
   if (inv.send.lines) return send_lines(client, inv);
-  std::string payload;
-  if (inv.send.payload) {
-    payload = *inv.send.payload;
-  } else {
-    Input in(inv.send.file);
-    payload = read_all(in.file, in.name);
-  }
-  const SendResult r = client.send(inv.queue, payload, inv.send.options);
+  const SendResult r = client.send(inv.queue, payload_of(inv.send), inv.send.options);
   const bool keyed = inv.send.options.dedup_key.has_value();
   print_line(inv.global.json ? send_json(r, keyed) : send_text(r, keyed));
+  return kExitOk;
+}
+
+// publish TOPIC [PAYLOAD] [--type N] [--priority P] [--file F] [--lines] and send's properties
+//
+// Prints how many queues took it (0 is no failure: nobody is bound); with
+// --lines, --json prints one object per line.
+int run_publish(Client& client, const Invocation& inv) {
+  if (inv.send.lines) return send_lines(client, inv);
+  const PublishResult r = client.publish(inv.queue, payload_of(inv.send), inv.send.options);
+  print_line(inv.global.json ? publish_json(r) : publish_text(r));
   return kExitOk;
 }
 
@@ -385,6 +419,25 @@ int run(const Invocation& inv) {
         break;
       case Command::consume:
         status = run_consume(client, inv);
+        break;
+      case Command::bind:
+      case Command::unbind:
+        status = run_bind(client, inv);
+        break;
+      case Command::bindings:
+        status = run_bindings(client, inv);
+        break;
+      case Command::publish:
+        status = run_publish(client, inv);
+        break;
+      case Command::subscribe:
+        status = run_subscribe(client, inv);
+        break;
+      case Command::request:
+        status = run_request(client, inv);
+        break;
+      case Command::respond:
+        status = run_respond(client, inv);
         break;
       case Command::bench:
         break;  // handled above: it makes its own connections

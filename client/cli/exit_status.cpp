@@ -13,6 +13,7 @@ int exit_status(Errc code) noexcept {
       return kExitQueueFull;
     case Errc::no_such_queue:
     case Errc::queue_removed:  // deleted while we waited: it no longer exists
+    case Errc::no_route:       // request: no such queue, and nothing bound to the topic
       return kExitNoSuchQueue;
     case Errc::queue_exists:
       return kExitQueueExists;

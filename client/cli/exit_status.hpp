@@ -12,7 +12,8 @@ enum ExitStatus : int {
   kExitUsage = 2,         // bad command line
   kExitNoMessage = 3,     // recv: nothing within the timeout (or at once with --nowait)
   kExitQueueFull = 4,     // send: the queue stayed full within the timeout
-  kExitNoSuchQueue = 5,   // the queue does not exist (or was deleted while we waited)
+  kExitNoSuchQueue = 5,   // the queue does not exist (or was deleted while we waited);
+                          // request: nor did any queue take it as a publication
   kExitQueueExists = 6,   // declare --exclusive of an existing queue
   kExitPermission = 7,    // permission denied
   kExitUnreachable = 8,   // cannot connect to the broker, or the connection was lost

@@ -63,14 +63,19 @@ int run_move(Client& client, const Invocation& inv) {
 // --ack what the broker pushed before the cancel is still printed, with --ack
 // what was not printed is returned to the queue.
 int run_consume(Client& client, const Invocation& inv) {
+  return consume_printing(client, inv, inv.queue, inv.consume.options, inv.consume.count);
+}
+
+int consume_printing(Client& client, const Invocation& inv, const std::string& queue,
+                     const ConsumeOptions& options, std::optional<uint64_t> limit) {
   install_stop_handlers();  // no half-close: run_consumer cancels the consumer itself
   ConsumerLoopOptions loop;
   loop.stop = &stop_flag();
-  loop.limit = inv.consume.count;
+  loop.limit = limit;
   ConsumerSummary summary;
   try {
     summary = run_consumer(
-        client, inv.queue, inv.consume.options,
+        client, queue, options,
         [&](const Message& m) {
           print_message(inv, m);
           std::fflush(stdout);

@@ -102,6 +102,9 @@ Json stat_object(const QueueStat& s, bool jobs) {
   j["dead_letter"] = s.dead_letter;
   for (const auto& [key, value] : counters) j[key] = value;
   j["consumers"] = consumers_json(s.consumers);
+  j["temporary"] = s.temporary;
+  j["bindings"] = s.bindings;
+  j["published_total"] = s.published_total;
   return j;
 }
 
@@ -116,6 +119,12 @@ std::string time_text(uint64_t ns) {
   std::snprintf(buf + n, sizeof buf - n, ".%09lluZ",
                 static_cast<unsigned long long>(ns % 1'000'000'000));
   return buf;
+}
+
+std::string join(const std::vector<std::string>& words, std::string_view sep) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : std::string(sep)) + w;
+  return out;
 }
 
 std::string pid_text(uint32_t pid) {
@@ -196,7 +205,8 @@ std::string message_json(const Message& m) {
   }
   j["properties"] = Json{{"correlation_id", optional_string(m.correlation_id)},
                          {"reply_to", optional_string(m.reply_to)},
-                         {"headers", headers_json(m.headers)}};
+                         {"headers", headers_json(m.headers)},
+                         {"topic", optional_string(m.topic)}};
   j["sender_pid"] = m.sender_pid;
   j["sender_uid"] = m.sender_uid;
   j["enqueue_time_ns"] = m.enqueue_time_ns;
@@ -296,6 +306,9 @@ std::string stat_text(const QueueStat& s, bool jobs) {
       {"deduplicated_total", std::to_string(s.deduplicated_total)},
       {"moved_in_total", std::to_string(s.moved_in_total)},
       {"moved_out_total", std::to_string(s.moved_out_total)},
+      {"temporary", s.temporary ? "yes" : "no"},
+      {"bindings", s.bindings.empty() ? "none" : join(s.bindings, " ")},
+      {"published_total", std::to_string(s.published_total)},
       {"consumers", std::to_string(s.consumers.size())},
   };
   std::string out;
@@ -321,27 +334,36 @@ std::string stat_text(const QueueStat& s, bool jobs) {
   return out;
 }
 
-std::string list_json(const std::vector<QueueSummary>& queues) {
+std::string list_json(const std::vector<QueueSummary>& queues, bool jobs) {
   Json list = Json::array();
-  for (const auto& q : queues)
-    list.push_back(Json{{"name", q.name}, {"depth", q.depth}, {"bytes", q.bytes}});
+  for (const auto& q : queues) {
+    Json row{{"name", q.name}, {"depth", q.depth}, {"bytes", q.bytes}};
+    if (jobs) row["bindings"] = q.bindings;
+    list.push_back(std::move(row));
+  }
   return dump(Json{{"queues", list}});
 }
 
-std::string list_text(const std::vector<QueueSummary>& queues) {
-  std::size_t name_width = 4, depth_width = 5;  // the headers "NAME", "DEPTH"
+std::string list_text(const std::vector<QueueSummary>& queues, bool jobs) {
+  std::size_t name_width = 4, depth_width = 5, bytes_width = 5;  // "NAME", "DEPTH", "BYTES"
   for (const auto& q : queues) {
     name_width = std::max(name_width, q.name.size());
     depth_width = std::max(depth_width, std::to_string(q.depth).size());
+    bytes_width = std::max(bytes_width, std::to_string(q.bytes).size());
   }
-  auto row = [&](const std::string& name, const std::string& depth, const std::string& bytes) {
+  auto row = [&](const std::string& name, const std::string& depth, std::string bytes,
+                 const std::string& bindings) {
     std::string line = name;
     line.resize(name_width + 2, ' ');
-    line += std::string(depth_width - depth.size(), ' ') + depth + "  " + bytes + "\n";
-    return line;
+    line += std::string(depth_width - depth.size(), ' ') + depth + "  ";
+    // BYTES is the last column without bindings: no padding after it then.
+    if (jobs) bytes.resize(bytes_width + 2, ' ');
+    return line + bytes + (jobs ? bindings : "") + "\n";
   };
-  std::string out = row("NAME", "DEPTH", "BYTES");
-  for (const auto& q : queues) out += row(q.name, std::to_string(q.depth), std::to_string(q.bytes));
+  std::string out = row("NAME", "DEPTH", "BYTES", "BINDINGS");
+  for (const auto& q : queues)
+    out +=
+        row(q.name, std::to_string(q.depth), std::to_string(q.bytes), std::to_string(q.bindings));
   return out;
 }
 

@@ -17,7 +17,7 @@ std::string base64(std::string_view bytes);
 
 /// One message as a one-line JSON object, no newline: id, type, priority,
 /// payload (UTF-8 text, else base64 with "encoding":"base64"), properties
-/// {correlation_id, reply_to, headers}, sender_pid, sender_uid,
+/// {correlation_id, reply_to, headers, topic}, sender_pid, sender_uid,
 /// enqueue_time_ns, truncated, delivery_tag, delivery_count, and "tag" (the
 /// delivery tag again, for `postbox ack`) when the message is leased. A
 /// header key that repeats maps to an array of its values in send order.
@@ -47,14 +47,27 @@ std::string stat_json(const QueueStat& s, bool jobs = true);
 /// "key  value" lines for people: mode in octal, times in UTC, then one
 /// line per consumer.
 std::string stat_text(const QueueStat& s, bool jobs = true);
-/// {"queues":[{"name","depth","bytes"}...]}, one line.
-std::string list_json(const std::vector<QueueSummary>& queues);
-/// A table with a NAME DEPTH BYTES header.
-std::string list_text(const std::vector<QueueSummary>& queues);
+/// {"queues":[{"name","depth","bytes","bindings"}...]}, one line; `jobs`
+/// false (a version 1 broker): without "bindings".
+std::string list_json(const std::vector<QueueSummary>& queues, bool jobs = true);
+/// A table with a NAME DEPTH BYTES BINDINGS header (no BINDINGS without `jobs`).
+std::string list_text(const std::vector<QueueSummary>& queues, bool jobs = true);
 /// {"created": bool, "queue": stat}, one line.
 std::string declare_json(const DeclareResult& r, bool jobs = true);
 /// "queue 'jobs' created" or "queue 'jobs' exists".
 std::string declare_text(const DeclareResult& r);
+
+/// publish's output: how many queues took it ("2"); {"queues":2,"denied":0,"dropped":0}.
+std::string publish_text(const PublishResult& r);
+std::string publish_json(const PublishResult& r);
+/// bind/unbind: "bound 'q' to 'a.*'" / "'q' was already bound to 'a.*'",
+/// "unbound ..." / "'q' was not bound to 'a.*'"; {"created":b} / {"removed":b}.
+std::string bind_text(bool bind, bool changed, std::string_view queue, std::string_view pattern);
+std::string bind_json(bool bind, bool changed);
+/// A QUEUE PATTERN table, sorted by queue then pattern.
+std::string bindings_text(const Bindings& b);
+/// {"bindings":[{"queue","pattern"}...],"published_total",...} with the reply's counters.
+std::string bindings_json(const Bindings& b);
 
 /// The one stderr line for a failed request (without "postbox: " or newline):
 /// the broker's message when it sent one, else a text naming `queue`, e.g.

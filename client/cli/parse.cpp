@@ -2,9 +2,11 @@
 #include "client/cli/parse.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "client/cli/bench.hpp"
 #include "client/cli/exit_status.hpp"
@@ -27,7 +29,9 @@ constexpr std::size_t kMaxKey = 1024;  // PROTOCOL.md: dedup_key is 1..1024 byte
 constexpr const char* kFooter =
     "Exit status: 0 ok, 1 other failure, 2 usage, 3 no message, 4 queue full,\n"
     "5 no such queue, 6 queue exists, 7 permission denied, 8 broker unreachable,\n"
-    "9 message too big, 10 no such lease (ack, nack, touch, reject).";
+    "9 message too big, 10 no such lease (ack, nack, touch, reject).\n"
+    "request: 3 no reply within --timeout, 5 no queue of that name and nobody\n"
+    "bound to the topic.";
 
 std::string in_quotes(std::string_view s) {
   return "'" + std::string(s) + "'";
@@ -39,9 +43,10 @@ struct RawFlags {
       max_size, count, correlation_id, reply_to, file, delay, ttl, key, due, lease, max_deliveries,
       dead_letter, prefetch, destination;
   std::optional<std::string> payload;
-  std::vector<std::string> headers, tags;
+  std::string pattern, respond_queue;
+  std::vector<std::string> headers, tags, patterns;
   bool exclusive = false, nowait = false, lines = false, except = false, truncate = false,
-       peek = false, follow = false, ack = false;
+       peek = false, follow = false, ack = false, to_queue = false, to_topic = false;
 };
 
 /// The parser and the options of each subcommand, kept together so the
@@ -78,6 +83,7 @@ struct Parser {
                      "new lease length in MS from now (default: the lease's own length)");
     add_settle(Command::reject, "reject", "send leased messages to the dead-letter queue");
     add_move();
+    add_topics();
     // Listed for --help only: main() hands `worker` to its own parser first,
     // since everything after `--` belongs to COMMAND.
     add_sub("worker",
@@ -108,7 +114,9 @@ struct Parser {
     sub->add_option("--max-bytes", raw.max_bytes, "most payload bytes queued at once");
     sub->add_option("--max-message-size", raw.max_message_size, "largest payload in bytes");
     sub->add_option("--mode", raw.mode, "permission bits in octal, e.g. 0660");
-    sub->add_option("--overflow", raw.overflow, "reject | drop-oldest | drop-lowest-priority");
+    sub->add_option("--overflow", raw.overflow,
+                    "reject | drop-oldest | drop-lowest-priority | drop-new (publications: drop "
+                    "the copy, sends: reject)");
     sub->add_option("--max-deliveries", raw.max_deliveries,
                     "dead-letter a message returned after N deliveries (0: unlimited)");
     sub->add_option("--dead-letter", raw.dead_letter,
@@ -120,12 +128,17 @@ struct Parser {
   void add_send() {
     CLI::App* sub =
         add_queue_command(Command::send, "send", "send a message (PAYLOAD, --file or stdin)");
-    sub->add_option("PAYLOAD", raw.payload, "message payload");
-    sub->add_option("--type", raw.type, "message type 1..2^63-1 (default 1)");
-    sub->add_option("--priority", raw.priority, "priority 0..255, higher first (default 0)");
     sub->add_option("--timeout", raw.timeout,
                     "wait at most MS milliseconds while full (default: forever)");
     sub->add_flag("--nowait", raw.nowait, "fail at once if the queue is full");
+    add_message_flags(sub);
+  }
+
+  /// What send and publish share: the payload and the message's properties.
+  void add_message_flags(CLI::App* sub) {
+    sub->add_option("PAYLOAD", raw.payload, "message payload");
+    sub->add_option("--type", raw.type, "message type 1..2^63-1 (default 1)");
+    sub->add_option("--priority", raw.priority, "priority 0..255, higher first (default 0)");
     sub->add_option("--file", raw.file, "read the payload from a file");
     sub->add_flag("--lines", raw.lines, "send one message per input line");
     sub->add_option("--correlation-id", raw.correlation_id, "correlation id property");
@@ -187,6 +200,52 @@ struct Parser {
     subcommands[Command::move] = sub;
   }
 
+  void add_topics() {
+    for (auto [c, name, help] :
+         {std::tuple{Command::bind, "bind", "bind a queue to a topic pattern (* one word, # any)"},
+          std::tuple{Command::unbind, "unbind", "remove a queue's binding to a pattern"}}) {
+      CLI::App* sub = add_queue_command(c, name, help);
+      sub->add_option("PATTERN", raw.pattern, "topic pattern, e.g. sensors.*.temp")->required();
+    }
+    CLI::App* sub = add_sub("bindings", "list bindings (of QUEUE) and the publish counters");
+    sub->add_option("QUEUE", queue, "only this queue's bindings");
+    subcommands[Command::bindings] = sub;
+
+    sub = add_sub("publish", "publish a message to every queue bound to TOPIC");
+    sub->add_option("TOPIC", queue, "dot-separated words, e.g. sensors.kitchen.temp")->required();
+    add_message_flags(sub);
+    subcommands[Command::publish] = sub;
+
+    sub = add_sub("subscribe", "stream what is published to matching topics until interrupted");
+    sub->add_option("PATTERN", raw.patterns, "topic patterns (* one word, # zero or more)")
+        ->required();
+    subcommands[Command::subscribe] = sub;
+
+    sub = add_sub("request", "send or publish a request and print the first reply");
+    sub->add_option("TARGET", queue, "a queue, else a topic to publish to")->required();
+    sub->add_option("PAYLOAD", raw.payload, "request payload (default: stdin)");
+    sub->add_option("--timeout", raw.timeout, "wait at most MS for the reply (default 5000)");
+    sub->add_flag("--queue", raw.to_queue, "TARGET is a queue: never publish");
+    sub->add_flag("--topic", raw.to_topic, "TARGET is a topic: always publish");
+    sub->add_option("--type", raw.type, "message type 1..2^63-1 (default 1)");
+    sub->add_option("--priority", raw.priority, "priority 0..255, higher first (default 0)");
+    sub->add_option("--header", raw.headers, "KEY=VALUE header, repeatable")
+        ->allow_extra_args(false);
+    subcommands[Command::request] = sub;
+
+    sub = add_sub("respond",
+                  "answer requests: respond (PATTERN... | --queue Q) "
+                  "-- COMMAND [ARGS...]");
+    sub->add_option("PATTERN", raw.patterns, "serve requests published to matching topics");
+    sub->add_option("--queue", raw.respond_queue, "serve requests sent to this queue instead");
+    sub->footer(
+        "Runs COMMAND (searched in PATH, no shell) once per request, with the payload on\n"
+        "stdin and the environment of `postbox worker`; exit 0 sends its stdout to the\n"
+        "request's reply_to with its correlation id, anything else sends no reply.\n"
+        "Requests without reply_to are taken and skipped. SIGINT/SIGTERM: exit 0.");
+    subcommands[Command::respond] = sub;
+  }
+
   bool given(Command c, const char* flag) const { return subcommands.at(c)->count(flag) > 0; }
 
   Command selected() const {
@@ -234,8 +293,9 @@ QueueOptions declare_options(const Parser& p) {
   if (p.given(c, "--overflow")) {
     o.overflow = parse_overflow(p.raw.overflow);
     if (!o.overflow)
-      throw UsageError("--overflow: expected reject, drop-oldest or drop-lowest-priority, got " +
-                       in_quotes(p.raw.overflow));
+      throw UsageError(
+          "--overflow: expected reject, drop-oldest, drop-lowest-priority or drop-new, got " +
+          in_quotes(p.raw.overflow));
   }
   if (p.given(c, "--max-deliveries"))
     o.max_deliveries =
@@ -246,8 +306,8 @@ QueueOptions declare_options(const Parser& p) {
   return o;
 }
 
-SendArgs send_args(const Parser& p) {
-  constexpr Command c = Command::send;
+/// send and publish (which never waits, so it has no --timeout).
+SendArgs send_args(const Parser& p, Command c) {
   SendArgs a;
   a.payload = p.raw.payload;
   if (p.given(c, "--file")) a.file = p.raw.file;
@@ -258,7 +318,7 @@ SendArgs send_args(const Parser& p) {
   if (p.given(c, "--type")) o.type = parse_signed("--type", p.raw.type, 1, kMaxType);
   if (p.given(c, "--priority"))
     o.priority = static_cast<uint8_t>(parse_unsigned("--priority", p.raw.priority, 0, 255));
-  o.timeout = timeout_flag(p, c);
+  if (c == Command::send) o.timeout = timeout_flag(p, c);
   if (p.given(c, "--correlation-id")) o.correlation_id = p.raw.correlation_id;
   if (p.given(c, "--reply-to")) {
     if (p.raw.reply_to.empty()) throw UsageError("--reply-to: expected a queue name, got ''");
@@ -334,6 +394,40 @@ SettleArgs settle_args(const Parser& p, Command c) {
   return a;
 }
 
+RequestArgs request_args(const Parser& p) {
+  constexpr Command c = Command::request;
+  RequestArgs a;
+  a.payload = p.raw.payload;
+  RequestOptions& o = a.options;
+  if (p.given(c, "--timeout")) o.timeout = ms_flag("--timeout", p.raw.timeout, 0, kMaxTimeoutMs);
+  exclusive_flags(p, c, "--queue", "--topic");
+  if (p.raw.to_queue) o.to = RequestTarget::queue;
+  if (p.raw.to_topic) o.to = RequestTarget::topic;
+  if (p.given(c, "--type")) o.type = parse_signed("--type", p.raw.type, 1, kMaxType);
+  if (p.given(c, "--priority"))
+    o.priority = static_cast<uint8_t>(parse_unsigned("--priority", p.raw.priority, 0, 255));
+  for (const auto& h : p.raw.headers) o.headers.push_back(parse_header("--header", h));
+  return a;
+}
+
+/// respond: `command` is what followed `--` (split off before parsing).
+RespondArgs respond_args(const Parser& p, std::vector<std::string> command) {
+  constexpr Command c = Command::respond;
+  RespondArgs a;
+  a.patterns = p.raw.patterns;
+  const bool queue = p.given(c, "--queue");
+  if (queue == !a.patterns.empty())
+    throw UsageError("respond: expected PATTERN... or --queue QUEUE (one of the two)");
+  if (queue && p.raw.respond_queue.empty())
+    throw UsageError("--queue: expected a queue name, got ''");
+  if (command.empty() || command.front().empty())
+    throw UsageError(
+        "respond: expected '-- COMMAND [ARGS...]' after the options "
+        "(e.g. postbox respond lookup.user -- ./lookup)");
+  a.command = std::move(command);
+  return a;
+}
+
 MoveArgs move_args(const Parser& p) {
   constexpr Command c = Command::move;
   MoveArgs a;
@@ -345,7 +439,7 @@ MoveArgs move_args(const Parser& p) {
   return a;
 }
 
-Invocation validate(const Parser& p) {
+Invocation validate(const Parser& p, std::vector<std::string> after_dashes) {
   Invocation inv;
   inv.global = p.global;
   inv.command = p.selected();
@@ -357,8 +451,29 @@ Invocation validate(const Parser& p) {
       inv.declare = declare_options(p);
       break;
     case Command::send:
-      inv.send = send_args(p);
+      inv.send = send_args(p, inv.command);
       break;
+    case Command::publish:
+      inv.send = send_args(p, inv.command);
+      if (inv.queue.empty()) throw UsageError("TOPIC: expected a topic, got ''");
+      return inv;
+    case Command::bind:
+    case Command::unbind:
+      inv.pattern = p.raw.pattern;
+      break;
+    case Command::bindings:
+      return inv;  // "": every queue's
+    case Command::subscribe:
+      inv.patterns = p.raw.patterns;
+      return inv;
+    case Command::request:
+      inv.request = request_args(p);
+      if (inv.queue.empty()) throw UsageError("TARGET: expected a queue or topic, got ''");
+      return inv;
+    case Command::respond:
+      inv.respond = respond_args(p, std::move(after_dashes));
+      inv.queue = p.raw.respond_queue;
+      return inv;
     case Command::recv:
       inv.recv = recv_args(p);
       break;
@@ -442,12 +557,35 @@ std::pair<std::string, std::string> parse_header(std::string_view flag, std::str
   return {std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
+std::string_view subcommand_word(int argc, const char* const* argv) {
+  // The global flags parse() accepts before a subcommand.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--json" || arg.starts_with("--socket=")) continue;
+    if (arg == "--socket") {
+      ++i;  // its value
+      continue;
+    }
+    return arg;
+  }
+  return {};
+}
+
 Parsed parse(int argc, const char* const* argv) {
   Parsed out;
   Parser p;
   try {
+    // respond: what follows `--` is COMMAND, not patterns, so CLI11 never sees it.
+    std::vector<std::string> after_dashes;
+    if (subcommand_word(argc, argv) == "respond") {
+      const auto* dashes = std::find_if(argv, argv + argc,
+                                        [](const char* a) { return std::string_view(a) == "--"; });
+      if (dashes != argv + argc)
+        for (const auto* a = dashes + 1; a != argv + argc; ++a) after_dashes.emplace_back(*a);
+      argc = static_cast<int>(dashes - argv);
+    }
     p.app.parse(argc, argv);
-    out.invocation = validate(p);
+    out.invocation = validate(p, std::move(after_dashes));
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) {  // --help, --version
       std::ostringstream o, err;

@@ -33,7 +33,14 @@ enum class Command {
   touch,
   reject,
   move,
-  consume
+  consume,
+  bind,
+  unbind,
+  bindings,
+  publish,
+  subscribe,
+  request,
+  respond
 };
 
 struct SendArgs {
@@ -69,17 +76,35 @@ struct ConsumeArgs {
   std::optional<uint64_t> count;
 };
 
+/// request TARGET [PAYLOAD] (TARGET is Invocation::queue)
+struct RequestArgs {
+  std::optional<std::string> payload;  ///< else stdin
+  RequestOptions options;              ///< --timeout (default 5000), --type, --priority, --header
+};
+
+/// respond (PATTERN... | --queue Q) -- COMMAND [ARGS...] (Q is Invocation::queue)
+struct RespondArgs {
+  std::vector<std::string> patterns;  ///< empty with --queue
+  std::vector<std::string> command;   ///< argv of COMMAND, searched in PATH
+};
+
 /// A fully validated command line.
 struct Invocation {
   GlobalOptions global;
   Command command = Command::list;
-  std::string queue;  ///< every command but list, bench and the settles (move: SOURCE)
+  /// every command but list, bench and the settles (move: SOURCE; publish:
+  /// TOPIC; request: TARGET; bindings: "" for all; subscribe: unused)
+  std::string queue;
   QueueOptions declare;
   SendArgs send;
   RecvArgs recv;
   SettleArgs settle;
   MoveArgs move;
   ConsumeArgs consume;
+  std::string pattern;                ///< bind, unbind
+  std::vector<std::string> patterns;  ///< subscribe
+  RequestArgs request;
+  RespondArgs respond;
 };
 
 /// What parse() decided: run `invocation`, or exit at once with `exit_status`
@@ -94,6 +119,10 @@ struct Parsed {
 /// Parses and validates argv. Never throws for bad input: a usage error is
 /// exit status 2 with one line "postbox: <what was wrong>".
 Parsed parse(int argc, const char* const* argv);
+
+/// The first word of argv after the global flags (--socket PATH, --json):
+/// the subcommand's name, or "" when there is none.
+std::string_view subcommand_word(int argc, const char* const* argv);
 
 /// Thrown by the validators below; the message names the flag.
 class UsageError : public std::runtime_error {

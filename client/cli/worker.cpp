@@ -56,17 +56,7 @@ std::chrono::milliseconds ms_flag(const char* flag, const std::string& text, uin
 }  // namespace
 
 bool is_worker_invocation(int argc, const char* const* argv) {
-  // The global flags parse() accepts before a subcommand.
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--json" || arg.starts_with("--socket=")) continue;
-    if (arg == "--socket") {
-      ++i;  // its value
-      continue;
-    }
-    return arg == kSubcommand;
-  }
-  return false;
+  return subcommand_word(argc, argv) == kSubcommand;
 }
 
 WorkerParsed parse_worker(int argc, const char* const* argv) {

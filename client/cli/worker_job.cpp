@@ -2,8 +2,10 @@
 #include "client/cli/worker_job.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,7 +117,19 @@ std::vector<std::string> JobEnvironment::for_message(const Message& m) const {
   return env;
 }
 
-Job spawn_job(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+Job spawn_job(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              bool capture_stdout) {
+  int out[2] = {-1, -1};
+  if (capture_stdout && ::pipe2(out, O_CLOEXEC) != 0) throw_errno(errno, "cannot make a pipe");
+  // Closes the stdout pipe on the ways out that start no job.
+  struct OutPipe {
+    int* fds;
+    bool keep_read = false;
+    ~OutPipe() {
+      if (fds[0] >= 0 && !keep_read) ::close(fds[0]);
+      if (fds[1] >= 0) ::close(fds[1]);
+    }
+  } out_pipe{out};
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) throw_errno(errno, "cannot make a pipe");
   // Only our end is non-blocking (it is its own open file description): the
@@ -146,6 +160,7 @@ Job spawn_job(const std::vector<std::string>& argv, const std::vector<std::strin
   posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   // dup2 clears close-on-exec on the copy; p[0] itself is closed by exec.
   posix_spawn_file_actions_adddup2(&s.actions, p[0], STDIN_FILENO);
+  if (capture_stdout) posix_spawn_file_actions_adddup2(&s.actions, out[1], STDOUT_FILENO);
 
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, args[0], &s.actions, &s.attr, args.data(), vars.data());
@@ -154,7 +169,51 @@ Job spawn_job(const std::vector<std::string>& argv, const std::vector<std::strin
     ::close(p[1]);
     throw_errno(rc, "cannot run '" + argv[0] + "'");
   }
-  return {pid, p[1]};
+  out_pipe.keep_read = true;
+  return {pid, p[1], out[0]};
+}
+
+CapturedRun run_captured(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         std::string_view input) {
+  Job job = spawn_job(argv, env, /*capture_stdout=*/true);
+  CapturedRun r;
+  std::size_t fed = feed(job.stdin_fd, input, 0);
+  if (fed == input.size()) {
+    ::close(job.stdin_fd);
+    job.stdin_fd = -1;
+  }
+  // Feed and drain together: a job that writes before reading all its input
+  // would otherwise block on a full stdout pipe while we block on its stdin.
+  while (job.stdout_fd >= 0) {
+    pollfd fds[2] = {{job.stdout_fd, POLLIN, 0}, {job.stdin_fd, POLLOUT, 0}};
+    if (::poll(fds, job.stdin_fd >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (job.stdin_fd >= 0 && fds[1].revents != 0) {
+      fed = feed(job.stdin_fd, input, fed);
+      if (fed == input.size()) {
+        ::close(job.stdin_fd);
+        job.stdin_fd = -1;
+      }
+    }
+    if (fds[0].revents != 0) {
+      char buf[64 * 1024];
+      ssize_t n = ::read(job.stdout_fd, buf, sizeof buf);
+      if (n > 0) {
+        r.out.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(job.stdout_fd);
+        job.stdout_fd = -1;
+      }
+    }
+  }
+  if (job.stdin_fd >= 0) ::close(job.stdin_fd);
+  int status = 0;
+  while (::waitpid(job.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
 }
 
 std::size_t feed(int fd, std::string_view data, std::size_t offset) {

@@ -37,17 +37,32 @@ class JobEnvironment {
   std::string queue_;
 };
 
-/// A started job. The write end of its stdin is non-blocking and close-on-exec.
+/// A started job. The write end of its stdin is non-blocking and close-on-exec;
+/// so is the read end of its stdout when it was captured (else -1).
 struct Job {
   pid_t pid = -1;
   int stdin_fd = -1;
+  int stdout_fd = -1;
 };
 
 /// Starts `argv` (argv[0] searched in PATH, no shell) with exactly `env`, stdin
-/// a fresh pipe, stdout and stderr the worker's, SIGPIPE at its default.
+/// a fresh pipe, stdout the worker's (or with `capture_stdout` another fresh
+/// pipe), stderr the worker's, SIGPIPE at its default.
 /// Throws std::system_error when the pipe or the process cannot be made
 /// (including when argv[0] cannot be executed).
-Job spawn_job(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+Job spawn_job(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              bool capture_stdout = false);
+
+/// What run_captured() saw.
+struct CapturedRun {
+  int status = -1;  ///< exit status, or 128 + the signal that killed it
+  std::string out;  ///< everything it wrote to stdout
+};
+/// Runs a job to its end (`postbox respond`): `input` on its stdin, its stdout
+/// collected, stderr the caller's. Needs SIGPIPE ignored (a job that does not
+/// read its input must not kill us). Throws as spawn_job() does.
+CapturedRun run_captured(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         std::string_view input);
 
 /// Writes as much of `data` from `offset` as the pipe takes without blocking;
 /// returns the new offset. A reader that went away (EPIPE) or any other write

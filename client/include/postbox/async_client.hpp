@@ -123,6 +123,21 @@ class AsyncClient {
   Awaitable<std::vector<Message>> deliveries(uint32_t consumer);
   Awaitable<std::vector<Message>> cancel(uint32_t consumer);
 
+  /// Publish/subscribe, as in Client (protocol version 2).
+  Awaitable<bool> bind(std::string_view queue, std::string_view pattern);
+  Awaitable<bool> unbind(std::string_view queue, std::string_view pattern);
+  Awaitable<Bindings> bindings(std::optional<std::string> queue = std::nullopt);
+  Awaitable<PublishResult> publish(std::string_view topic, std::string_view payload,
+                                   const SendOptions& options = {});
+  Awaitable<PublishResult> publish_batch(std::string_view topic,
+                                         std::span<const OutgoingMessage> messages);
+  Awaitable<PublishResult> publish_batch(std::string_view topic,
+                                         std::span<const std::string> payloads,
+                                         const SendOptions& options = {});
+  /// A temporary queue bound to each pattern, with a consumer on it; its
+  /// messages come from deliveries(sub.consumer). The patterns are copied at the call.
+  Awaitable<Subscription> subscribe(std::vector<std::string> patterns, ConsumeOptions options = {});
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;

@@ -37,6 +37,13 @@ namespace postbox {
 /// version 1 broker these throw Error(invalid_argument, "broker speaks
 /// protocol version 1: ...") before anything is sent.
 ///
+/// Publish/subscribe (protocol version 2, same rule for version 1): bind()
+/// queues to topic patterns (`*` one word, `#` zero or more); publish() copies
+/// a message into every queue bound to a matching pattern; subscribe() is a
+/// temporary queue, its bindings and a consumer in one call; request() sends
+/// or publishes with a private reply queue and waits for the matching reply
+/// (run_responder() in postbox/responder.hpp is the other side).
+///
 /// Not thread-safe: use one Client per thread, or guard it. A moved-from
 /// Client may only be destroyed or assigned to.
 class Client {
@@ -156,6 +163,53 @@ class Client {
   /// returned; with ack they stay leased to this connection (settle them).
   std::vector<Message> cancel(uint32_t consumer);
 
+  // --- Publish/subscribe (protocol version 2) -----------------------------
+
+  /// Binds `queue` to topic `pattern`; false when it already had that
+  /// binding. Needs read permission on the queue (for a temporary queue:
+  /// being its connection). A bad pattern (empty word, `a*`) is invalid_argument.
+  bool bind(std::string_view queue, std::string_view pattern);
+  /// Removes the binding; false when there was none.
+  bool unbind(std::string_view queue, std::string_view pattern);
+  /// The bindings of every queue the caller may read (of `queue` only, if
+  /// given: no_such_queue when it does not exist), and the publish counters.
+  Bindings bindings(std::optional<std::string_view> queue = std::nullopt);
+  /// Copies one message into every queue bound to a pattern matching
+  /// `topic`, each copy stamped with Message::topic. Never waits
+  /// (options.timeout is ignored): a full queue with overflow reject fails
+  /// the whole publish with queue_full naming it, and no queue gets a copy;
+  /// drop-new queues drop theirs (PublishResult::dropped). Reaching no queue
+  /// is not an error.
+  PublishResult publish(std::string_view topic, std::string_view payload,
+                        const SendOptions& options = {});
+  /// Publishes messages in one request, all or none, in order.
+  PublishResult publish_batch(std::string_view topic, std::span<const OutgoingMessage> messages);
+  PublishResult publish_batch(std::string_view topic, std::span<const std::string> payloads,
+                              const SendOptions& options = {});
+  /// Declares a temporary queue (named by the broker), binds it to each
+  /// pattern (at least one) and starts a consumer on it with `options`; the
+  /// messages come from deliveries(sub.consumer). The queue and its bindings
+  /// go when the connection closes (or cancel() the consumer and remove() the queue).
+  Subscription subscribe(std::span<const std::string> patterns, const ConsumeOptions& options = {});
+  Subscription subscribe(std::string_view pattern, const ConsumeOptions& options = {});
+  /// subscribe() without the consumer: declares the temporary queue, binds
+  /// it and returns its name (e.g. for run_responder()). When a bind fails
+  /// the queue is removed again and the error thrown.
+  std::string subscription_queue(std::span<const std::string> patterns);
+  /// Sends (or publishes, see RequestOptions::to) `payload` with reply_to
+  /// naming this client's reply queue (a temporary queue declared by the
+  /// first request and kept for the connection) and a fresh correlation id,
+  /// then receives from the reply queue until a reply with that id comes:
+  /// returns it, or nullopt when options.timeout passed first. Replies with
+  /// other ids (late answers to requests that timed out) are discarded.
+  /// A publish that no queue took fails at once with Error(Errc::no_route)
+  /// instead of waiting out the timeout; so does automatic when there is no
+  /// queue of that name and nothing is bound to the topic.
+  std::optional<Message> request(std::string_view target, std::string_view payload,
+                                 const RequestOptions& options = {});
+  /// The reply queue request() uses, declaring it if it does not exist yet.
+  const std::string& reply_queue();
+
   // --- Pipelining -------------------------------------------------------
 
   /// Buffers a send without writing it; the reply's first_id is its id.
@@ -165,6 +219,12 @@ class Client {
                           Timeout timeout = kForever);
   Ticket start_send_batch(std::string_view queue, std::span<const std::string> payloads,
                           const SendOptions& options = {});
+  /// Buffers a publish; the Reply's `published` tells where it went.
+  Ticket start_publish(std::string_view topic, std::string_view payload,
+                       const SendOptions& options = {});
+  Ticket start_publish_batch(std::string_view topic, std::span<const OutgoingMessage> messages);
+  Ticket start_publish_batch(std::string_view topic, std::span<const std::string> payloads,
+                             const SendOptions& options = {});
   /// Buffers a receive; options.max_count messages at most.
   Ticket start_receive(std::string_view queue, const ReceiveOptions& options = {});
   /// Buffer settles; the Reply's `settled` and `missing` tell the outcome.

@@ -28,9 +28,10 @@ enum class Errc : int {
   shutting_down = 11,  // the broker is stopping; the request was not carried out
   resource_limit = 12,
   internal_error = 13,
-  unreachable = 0x10000,   // client side: could not connect to the broker's socket
-  disconnected = 0x10001,  // client side: the connection was lost or closed before the reply
+  unreachable = 0x10000,    // client side: could not connect to the broker's socket
+  disconnected = 0x10001,   // client side: the connection was lost or closed before the reply
   no_such_lease = 0x10002,  // client side: a settle named a tag the broker holds no lease for
+  no_route = 0x10003,       // client side: a request was published to a topic no queue took
 };
 
 /// Stable identifier, e.g. "queue_full"; "unknown" for values not listed.

@@ -38,6 +38,8 @@ struct Message {
   bool truncated = false;        ///< payload was cut to ReceiveOptions::max_size
   uint64_t delivery_tag = 0;     ///< 0: auto-acknowledged (no lease)
   uint32_t delivery_count = 1;
+  /// The topic it was published to (set by the broker on PUBLISH copies); nullopt for a SEND.
+  std::optional<std::string> topic = std::nullopt;
 };
 
 /// How to send one message (or every message of a batch sent with the same options).
@@ -167,9 +169,11 @@ struct MoveResult {
   std::string stopped = {};
 };
 
-/// What a queue does when a send finds it full.
-enum class Overflow { reject, drop_oldest, drop_lowest_priority };
-/// "reject", "drop-oldest", "drop-lowest-priority" (the wire and CLI spelling).
+/// What a queue does when a send (or a publish) finds it full. drop_new
+/// (protocol version 2) drops a publication's copy for that queue and acts as
+/// reject for a direct send.
+enum class Overflow { reject, drop_oldest, drop_lowest_priority, drop_new };
+/// "reject", "drop-oldest", "drop-lowest-priority", "drop-new" (the wire and CLI spelling).
 std::string_view to_string(Overflow o) noexcept;
 std::optional<Overflow> parse_overflow(std::string_view s) noexcept;
 
@@ -191,6 +195,11 @@ struct QueueOptions {
   std::optional<std::chrono::milliseconds> lease = std::nullopt;
   /// TTL of messages sent without one; 0 for none.
   std::optional<std::chrono::milliseconds> ttl = std::nullopt;
+  /// A queue of this connection only, deleted with its bindings when the
+  /// connection closes; others may send or publish into it but not take from
+  /// it. With an empty name the broker picks one ("tmp.<connection>.<n>",
+  /// see DeclareResult::queue.name); an existing name fails with queue_exists.
+  bool temporary = false;
 };
 
 /// One push consumer of a queue, as STAT reports it.
@@ -249,6 +258,9 @@ struct QueueStat {
   uint64_t moved_in_total = 0;
   uint64_t moved_out_total = 0;
   std::vector<ConsumerStat> consumers = {};
+  bool temporary = false;                  ///< a temporary queue of some connection
+  std::vector<std::string> bindings = {};  ///< its topic patterns, in no particular order
+  uint64_t published_total = 0;            ///< messages it took from publishes (in sent_total too)
 };
 
 /// The DECLARE reply.
@@ -262,6 +274,59 @@ struct QueueSummary {
   std::string name = {};
   uint64_t depth = 0;
   uint64_t bytes = 0;
+  uint64_t bindings = 0;  ///< how many topic patterns it is bound to (0 from a version 1 broker)
+};
+
+/// What a publish did. A publication no queue took (queues == 0) is not an
+/// error: nothing was bound, or every match was denied or dropped.
+struct PublishResult {
+  uint32_t queues = 0;   ///< queues that took a copy
+  uint32_t denied = 0;   ///< matching queues the publisher may not write to (they got nothing)
+  uint32_t dropped = 0;  ///< matching drop-new queues that were full and dropped their copy
+  bool operator==(const PublishResult&) const = default;
+};
+
+/// One binding: `queue` receives what is published to topics matching `pattern`.
+struct Binding {
+  std::string queue = {};
+  std::string pattern = {};
+  bool operator==(const Binding&) const = default;
+};
+
+/// The BINDINGS reply: the bindings of the queues the caller may read (of one
+/// queue if asked), and the broker-wide publish counters.
+struct Bindings {
+  std::vector<Binding> bindings = {};  ///< in no particular order
+  uint64_t published_total = 0;        ///< publishes that succeeded
+  uint64_t unroutable_total = 0;       ///< of those, the ones no queue took
+  uint64_t denied_total = 0;           ///< copies not made: the publisher may not write the queue
+  uint64_t dropped_total = 0;          ///< copies dropped by full drop-new queues
+  uint64_t copies_total = 0;           ///< copies queued, one per queue per publication
+};
+
+/// A subscription made by Client::subscribe(): a temporary queue of the
+/// connection, bound to the patterns, with a push consumer on it.
+struct Subscription {
+  std::string queue = {};  ///< the broker-named temporary queue
+  uint32_t consumer = 0;   ///< for Client::deliveries() and cancel()
+};
+
+/// Where Client::request() sends.
+enum class RequestTarget {
+  automatic,  ///< to the queue of that name if it exists, else published to the topic
+  queue,      ///< always a send to the queue of that name
+  topic,      ///< always a publish to the topic
+};
+
+/// How Client::request() asks. The request carries reply_to (the client's
+/// reply queue) and a fresh correlation_id; other properties are the caller's.
+struct RequestOptions {
+  /// How long to wait for the reply, including time spent waiting for room in a full queue.
+  std::chrono::milliseconds timeout{5000};
+  int64_t type = 1;
+  uint8_t priority = 0;
+  Headers headers = {};
+  RequestTarget to = RequestTarget::automatic;
 };
 
 /// What the broker announced in its HELLO_OK.
@@ -282,6 +347,7 @@ struct Reply {
   std::vector<SendDuplicate> duplicates = {};  ///< send: messages not added (dedup_key held)
   uint32_t settled = 0;                        ///< ack/nack/touch/reject: leases settled
   std::vector<uint64_t> missing = {};          ///< ack/nack/touch/reject: tags that named no lease
+  PublishResult published = {};                ///< publish: where the copies went
 
   bool ok() const noexcept { return !error; }
   /// Throws postbox::Error for a failed request (no_message included).

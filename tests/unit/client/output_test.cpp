@@ -244,15 +244,24 @@ TEST(StatText, ShowsModeInOctalAndNeverForZeroTimes) {
 }
 
 TEST(ListOutput, JsonAndAlignedTable) {
-  std::vector<QueueSummary> queues = {{"jobs", 2, 4}, {"a-much-longer-name", 12345, 0}};
+  std::vector<QueueSummary> queues = {{"jobs", 2, 4, 0}, {"a-much-longer-name", 12345, 0, 3}};
   EXPECT_EQ(json::parse(list_json(queues)),
-            json::parse(R"({"queues":[{"name":"jobs","depth":2,"bytes":4},)"
-                        R"({"name":"a-much-longer-name","depth":12345,"bytes":0}]})"));
+            json::parse(R"({"queues":[{"name":"jobs","depth":2,"bytes":4,"bindings":0},)"
+                        R"({"name":"a-much-longer-name","depth":12345,"bytes":0,"bindings":3}]})"));
   EXPECT_EQ(list_text(queues),
-            "NAME                DEPTH  BYTES\n"
-            "jobs                    2  4\n"
-            "a-much-longer-name  12345  0\n");
-  EXPECT_EQ(list_text({}), "NAME  DEPTH  BYTES\n");
+            "NAME                DEPTH  BYTES  BINDINGS\n"
+            "jobs                    2  4      0\n"
+            "a-much-longer-name  12345  0      3\n");
+  EXPECT_EQ(list_text({}), "NAME  DEPTH  BYTES  BINDINGS\n");
+}
+
+TEST(ListOutput, AVersionOneBrokerHasNoBindingsColumn) {
+  std::vector<QueueSummary> queues = {{"jobs", 2, 4, 0}};
+  EXPECT_EQ(json::parse(list_json(queues, /*jobs=*/false)),
+            json::parse(R"({"queues":[{"name":"jobs","depth":2,"bytes":4}]})"));
+  EXPECT_EQ(list_text(queues, false),
+            "NAME  DEPTH  BYTES\n"
+            "jobs      2  4\n");
 }
 
 TEST(DeclareOutput, SaysWhetherTheQueueWasCreated) {

@@ -62,7 +62,8 @@ TEST(ParseArgs, UsageErrorsExitTwoWithOneLineNamingTheFlag) {
       {{"declare", "q", "--max-message-size", "4294967296"},
        "postbox: --max-message-size: expected an integer 1..4294967295, got '4294967296'\n"},
       {{"declare", "q", "--overflow", "drop"},
-       "postbox: --overflow: expected reject, drop-oldest or drop-lowest-priority, got 'drop'\n"},
+       "postbox: --overflow: expected reject, drop-oldest, drop-lowest-priority or drop-new, got "
+       "'drop'\n"},
       {{"frobnicate"}, "postbox: unknown command 'frobnicate' (see --help)\n"},
       {{"recv", "q", "--lease", "100"}, "postbox: --lease needs --ack\n"},
       {{"recv", "q", "--ack", "--peek"}, "postbox: --ack and --peek cannot be used together\n"},
