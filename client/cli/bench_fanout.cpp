@@ -62,7 +62,11 @@ WorkerReport subscribe(const BenchOptions& o, const std::string& topic, StartGat
   BenchOptions alone = o;
   alone.consumers = 1;  // it counts for itself: every subscriber gets every message
   SharedCounter unused;
-  return push_on(alone, c, queue, unused, gate);
+  WorkerReport report = push_on(alone, c, queue, unused, gate);
+  // Closing would delete it too, but only once the broker reads the close:
+  // deleting it now means no queue of the run outlives the bench.
+  c.remove(queue);
+  return report;
 }
 
 }  // namespace

@@ -131,6 +131,24 @@ TEST_F(BenchCli, PushConsumersWithoutAckTakeEveryMessageOnce) {
   EXPECT_EQ(after.depth, 0u);
 }
 
+// Every subscriber receives every publication (the bench fails otherwise), and
+// their temporary queues leave with them.
+TEST_F(BenchCli, FanOutDeliversEveryPublicationToEverySubscriber) {
+  for (const std::vector<std::string>& setup :
+       {std::vector<std::string>{"--subscribers", "3"},
+        std::vector<std::string>{"--subscribers", "2", "--ack", "--producers", "2"}}) {
+    std::vector<std::string> args = setup;
+    args.insert(args.end(), {"--count", "3001"});
+    const json sut = bench_json(args);
+    EXPECT_EQ(sut["subscribers"], std::stoi(setup[1])) << sut;
+    EXPECT_GT(sut["publications_per_s"].get<double>(), 0) << sut;
+    EXPECT_NEAR(sut["deliveries_per_s"].get<double>(),
+                sut["publications_per_s"].get<double>() * std::stoi(setup[1]), 1.0)
+        << sut;
+  }
+  EXPECT_TRUE(queues().empty());
+}
+
 TEST_F(BenchCli, PingPongReportsRoundTrips) {
   const json sut = bench_json({"--mode", "pingpong", "--count", "500"});
   EXPECT_GT(sut["round_trips_per_s"].get<double>(), 0);
@@ -190,6 +208,10 @@ TEST_F(BenchCli, BadFlagsAreUsageErrorsNamingTheFlag) {
       {{"--consume", "push", "--ack", "--prefetch", "0"}, "--prefetch"},
       {{"--mode", "pingpong", "--ack"}, "--ack"},
       {{"--transport", "sysv", "--consume", "push"}, "--consume"},
+      {{"--subscribers", "0"}, "--subscribers"},
+      {{"--subscribers", "2", "--consumers", "2"}, "--consumers"},
+      {{"--subscribers", "2", "--consume", "batch"}, "--consume"},
+      {{"--mode", "pingpong", "--subscribers", "2"}, "--subscribers"},
   };
   for (const Case& c : cases) {
     RunResult r = bench(c.args);
