@@ -1,4 +1,5 @@
-// Output formats of the CLI: message JSON (UTF-8 or base64 payloads), queue tables, error lines.
+// Output formats of the CLI: message JSON (UTF-8 or base64 payloads), queue and binding
+// tables, publish results, error lines.
 #include "client/cli/output.hpp"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 namespace postbox::cli {
 
@@ -373,6 +375,51 @@ std::string declare_json(const DeclareResult& r, bool jobs) {
 
 std::string declare_text(const DeclareResult& r) {
   return "queue " + in_quotes(r.queue.name) + (r.created ? " created" : " exists");
+}
+
+std::string publish_text(const PublishResult& r) {
+  return std::to_string(r.queues);
+}
+
+std::string publish_json(const PublishResult& r) {
+  return dump(Json{{"queues", r.queues}, {"denied", r.denied}, {"dropped", r.dropped}});
+}
+
+std::string bind_text(bool bind, bool changed, std::string_view queue, std::string_view pattern) {
+  const std::string q = in_quotes(queue), p = in_quotes(pattern);
+  if (bind) return changed ? "bound " + q + " to " + p : q + " was already bound to " + p;
+  return changed ? "unbound " + q + " from " + p : q + " was not bound to " + p;
+}
+
+std::string bind_json(bool bind, bool changed) {
+  return dump(Json{{bind ? "created" : "removed", changed}});
+}
+
+std::string bindings_text(const Bindings& b) {
+  std::vector<Binding> rows = b.bindings;
+  std::sort(rows.begin(), rows.end(), [](const Binding& x, const Binding& y) {
+    return std::tie(x.queue, x.pattern) < std::tie(y.queue, y.pattern);
+  });
+  std::size_t width = 5;  // "QUEUE"
+  for (const auto& r : rows) width = std::max(width, r.queue.size());
+  auto row = [&](std::string queue, const std::string& pattern) {
+    queue.resize(width + 2, ' ');
+    return queue + pattern + "\n";
+  };
+  std::string out = row("QUEUE", "PATTERN");
+  for (const auto& r : rows) out += row(r.queue, r.pattern);
+  return out;
+}
+
+std::string bindings_json(const Bindings& b) {
+  Json list = Json::array();
+  for (const auto& r : b.bindings) list.push_back(Json{{"queue", r.queue}, {"pattern", r.pattern}});
+  return dump(Json{{"bindings", list},
+                   {"published_total", b.published_total},
+                   {"unroutable_total", b.unroutable_total},
+                   {"denied_total", b.denied_total},
+                   {"dropped_total", b.dropped_total},
+                   {"copies_total", b.copies_total}});
 }
 
 std::string failure_text(Errc code, std::string_view broker_message, std::string_view queue) {

@@ -19,6 +19,7 @@
 #include "postbox/client.hpp"
 #include "postbox/consumer.hpp"
 #include "tests/support/client_checks.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/test_broker.hpp"
 
 // g++ 12 with the sanitizers: a false positive on Asio's coroutine frames (GCC PR 109224).
@@ -35,37 +36,10 @@ namespace asio = boost::asio;
 /// a failure rather than a hung test.
 constexpr std::chrono::milliseconds kBound = 10s;
 
-/// Polls `done` until it holds or kBound passes; the observable condition a
-/// test waits for instead of sleeping.
-bool eventually(const std::function<bool()>& done) {
-  const auto deadline = Clock::now() + kBound;
-  while (Clock::now() < deadline)
-    if (done()) return true;
-  return done();
-}
-
 std::optional<std::string> header(const Message& m, std::string_view key) {
   for (const auto& [k, v] : m.headers)
     if (k == key) return v;
   return std::nullopt;
-}
-
-/// Takes deliveries of `consumer` until `n` messages came (or kBound passed).
-std::vector<Message> take(Client& c, uint32_t consumer, std::size_t n) {
-  std::vector<Message> got;
-  const auto deadline = Clock::now() + kBound;
-  while (got.size() < n && Clock::now() < deadline) {
-    auto more = c.deliveries(
-        consumer, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-    got.insert(got.end(), more.begin(), more.end());
-  }
-  return got;
-}
-
-std::vector<std::string> payloads(const std::vector<Message>& messages) {
-  std::vector<std::string> out;
-  for (const auto& m : messages) out.push_back(m.payload);
-  return out;
 }
 
 const ReceiveOptions kLeaseNow{.timeout = kNoWait, .ack = true};

@@ -13,6 +13,7 @@
 
 #include "postbox/client.hpp"
 #include "postbox/responder.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_broker.hpp"
 
@@ -25,15 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 // README, "Exit statuses of postbox".
 constexpr int kOk = 0, kNoMessage = 3, kNoSuchQueue = 5;
-constexpr auto kBound = std::chrono::seconds(10);
-
-bool eventually(const std::function<bool()>& done) {
-  const auto deadline = Clock::now() + kBound;
-  while (Clock::now() < deadline)
-    if (done()) return true;
-  return done();
-}
-
 class PubSubCli : public ::testing::Test {
  protected:
   std::vector<std::string> argv(std::vector<std::string> args) {

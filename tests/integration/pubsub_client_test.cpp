@@ -20,6 +20,7 @@
 #include "postbox/client.hpp"
 #include "postbox/responder.hpp"
 #include "tests/support/client_checks.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_broker.hpp"
 
@@ -33,34 +34,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace asio = boost::asio;
 
-/// Every wait a test starts ends by itself after this.
-constexpr std::chrono::milliseconds kBound = 10s;
+constexpr auto kBound = kEventuallyBound;  // every wait a test starts ends by itself
 constexpr uid_t kNobody = 65534;
-
-bool eventually(const std::function<bool()>& done) {
-  const auto deadline = Clock::now() + kBound;
-  while (Clock::now() < deadline)
-    if (done()) return true;
-  return done();
-}
-
-/// Takes deliveries of `consumer` until `n` messages came (or kBound passed).
-std::vector<Message> take(Client& c, uint32_t consumer, std::size_t n) {
-  std::vector<Message> got;
-  const auto deadline = Clock::now() + kBound;
-  while (got.size() < n && Clock::now() < deadline) {
-    auto more = c.deliveries(
-        consumer, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-    got.insert(got.end(), more.begin(), more.end());
-  }
-  return got;
-}
-
-std::vector<std::string> payloads(const std::vector<Message>& messages) {
-  std::vector<std::string> out;
-  for (const auto& m : messages) out.push_back(m.payload);
-  return out;
-}
 
 bool has_queue(Client& c, std::string_view name) {
   for (const auto& q : c.list())

@@ -11,6 +11,7 @@
 #include "proto/messages.hpp"
 #include "proto/properties.hpp"
 #include "proto/wire.hpp"
+#include "tests/unit/client/connection_fixtures.hpp"
 
 namespace postbox::detail {
 namespace {
@@ -18,60 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using proto::Kind;
 
-std::span<const std::byte> bytes(std::string_view s) {
-  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
-
-/// The frames in `out`, split (header, body).
-std::vector<std::pair<proto::FrameHeader, std::span<const std::byte>>> frames(
-    const std::vector<std::byte>& out) {
-  std::vector<std::pair<proto::FrameHeader, std::span<const std::byte>>> all;
-  for (std::size_t at = 0; at < out.size();) {
-    auto h = proto::decode_header(out.data() + at);
-    all.push_back({h, std::span(out).subspan(at + proto::kHeaderSize, h.body_size)});
-    at += proto::kHeaderSize + h.body_size;
-  }
-  return all;
-}
-
-std::span<const std::byte> only_body(const std::vector<std::byte>& out, Kind kind) {
-  auto all = frames(out);
-  EXPECT_EQ(all.size(), 1u);
-  if (all.empty()) return {};
-  EXPECT_EQ(all[0].first.kind, kind);
-  return all[0].second;
-}
-
-void feed(Connection& c, std::span<const std::byte> data) {
-  auto space = c.input_space();
-  ASSERT_GE(space.size(), data.size());
-  std::memcpy(space.data(), data.data(), data.size());
-  c.commit_input(data.size());
-}
-
-std::vector<RawReply> replies(Connection& c) {
-  std::vector<RawReply> out;
-  while (auto r = c.next_reply()) out.push_back(std::move(*r));
-  return out;
-}
-
-Error thrown(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  return Error(Errc::ok, "nothing thrown");
-}
-
-/// A connection that completed HELLO at `version`.
-Connection negotiated(uint16_t version) {
-  Connection c;
-  RawReply hello;
-  hello.server = {version, 1 << 20, 1 << 16, "test"};
-  c.accept_hello(hello);
-  return c;
-}
+using namespace testing;
 
 /// A DELIVER (or RECEIVE_OK) frame with one message per tag.
 void append_delivery(std::vector<std::byte>& wire, uint32_t id, std::vector<uint64_t> tags,

@@ -8,24 +8,15 @@
 #include "client/cli/output.hpp"
 #include "client/cli/parse.hpp"
 
+#include "tests/unit/client/cli_args.hpp"
+
 namespace postbox::cli {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-Parsed parse_args(std::vector<std::string> args) {
-  args.insert(args.begin(), "postbox");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  return parse(static_cast<int>(argv.size()), argv.data());
-}
-
-Invocation parse_ok(std::vector<std::string> args) {
-  Parsed p = parse_args(std::move(args));
-  EXPECT_TRUE(p.invocation) << p.error;
-  return p.invocation.value_or(Invocation{});
-}
+using namespace testing;
 
 TEST(PubSubParse, BindUnbindAndBindings) {
   auto b = parse_ok({"bind", "q", "sensors.*.temp"});

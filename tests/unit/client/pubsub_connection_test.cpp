@@ -3,7 +3,6 @@
 // correlation ids and target choice of Client::request().
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <functional>
 #include <set>
 
@@ -15,6 +14,7 @@
 #include "proto/messages.hpp"
 #include "proto/properties.hpp"
 #include "proto/topics.hpp"
+#include "tests/unit/client/connection_fixtures.hpp"
 
 namespace postbox::detail {
 namespace {
@@ -22,36 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 using proto::Kind;
 
-Connection negotiated(uint16_t version) {
-  Connection c;
-  RawReply hello;
-  hello.server = {version, 1 << 20, 1 << 16, "test"};
-  c.accept_hello(hello);
-  return c;
-}
-
-std::span<const std::byte> body_of(const std::vector<std::byte>& out, Kind kind) {
-  auto h = proto::decode_header(out.data());
-  EXPECT_EQ(h.kind, kind);
-  EXPECT_EQ(out.size(), proto::kHeaderSize + h.body_size);
-  return std::span(out).subspan(proto::kHeaderSize, h.body_size);
-}
-
-void feed(Connection& c, const std::vector<std::byte>& data) {
-  auto space = c.input_space();
-  ASSERT_GE(space.size(), data.size());
-  std::memcpy(space.data(), data.data(), data.size());
-  c.commit_input(data.size());
-}
-
-Error thrown(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  return Error(Errc::ok, "nothing thrown");
-}
+using namespace testing;
 
 TEST(Publish, IsASendBodyToTheTopicThatNeverWaits) {
   Connection sut = negotiated(2);
@@ -62,7 +33,7 @@ TEST(Publish, IsASendBodyToTheTopicThatNeverWaits) {
   o.correlation_id = "c";
   sut.add_send("sensors.kitchen", "21.5", o, Kind::publish);
   proto::SendReader r;
-  ASSERT_TRUE(r.open(body_of(sut.output(), Kind::publish)));
+  ASSERT_TRUE(r.open(only_body(sut.output(), Kind::publish)));
   EXPECT_EQ(r.header().queue, "sensors.kitchen");
   EXPECT_EQ(r.header().timeout_ms, 0u);
   EXPECT_EQ(r.header().count, 1u);
@@ -79,13 +50,13 @@ TEST(Publish, BatchesOfBothFormsArePublishes) {
   messages[1].type = 2;
   sut.add_send_batch("t", messages, kForever, Kind::publish);
   proto::SendReader r;
-  ASSERT_TRUE(r.open(body_of(sut.output(), Kind::publish)));
+  ASSERT_TRUE(r.open(only_body(sut.output(), Kind::publish)));
   EXPECT_EQ(r.header().count, 2u);
   EXPECT_EQ(r.header().timeout_ms, 0u);
   sut.output().clear();
   const std::vector<std::string> payloads = {"a", "b", "c"};
   sut.add_send_batch("t", payloads, SendOptions{}, Kind::publish);
-  ASSERT_TRUE(r.open(body_of(sut.output(), Kind::publish)));
+  ASSERT_TRUE(r.open(only_body(sut.output(), Kind::publish)));
   EXPECT_EQ(r.header().count, 3u);
 }
 
