@@ -10,6 +10,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <exception>
 #include <unordered_map>
 
 #include "client/admin_json.hpp"
@@ -684,7 +685,20 @@ AsyncClient::Awaitable<Subscription> AsyncClient::subscribe(std::vector<std::str
   temporary.temporary = true;
   DeclareResult d = co_await declare("", temporary);
   Subscription sub{d.queue.name, 0};
-  for (const auto& p : patterns) co_await bind(sub.queue, p);
+  std::exception_ptr failed;
+  try {
+    for (const auto& p : patterns) co_await bind(sub.queue, p);
+  } catch (const Error&) {
+    failed = std::current_exception();  // no co_await inside a handler
+  }
+  if (failed) {
+    // As Client::subscription_queue(): a bad pattern leaves no queue behind.
+    try {
+      if (is_connected()) co_await remove(sub.queue);
+    } catch (const Error&) {
+    }
+    std::rethrow_exception(failed);
+  }
   sub.consumer = co_await consume(sub.queue, options);
   co_return sub;
 }

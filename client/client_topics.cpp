@@ -113,8 +113,12 @@ std::string Client::subscription_queue(std::span<const std::string> patterns) {
     for (const auto& p : patterns) bind(queue, p);
   } catch (const Error&) {
     // A bad pattern: leave nothing half made behind (it would die with the
-    // connection anyway). A lost connection has removed it already.
-    if (is_connected()) remove(queue);
+    // connection anyway, and a lost connection has removed it already). The
+    // bind's error is the one to report, whatever the removal says.
+    try {
+      if (is_connected()) remove(queue);
+    } catch (const Error&) {
+    }
     throw;
   }
   return queue;

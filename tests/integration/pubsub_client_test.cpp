@@ -3,6 +3,7 @@
 // its connection), request/reply with run_responder, and the AsyncClient calls.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -395,6 +396,18 @@ TEST_F(PubSubClient, AsyncClientBindsPublishesAndSubscribes) {
     EXPECT_EQ(payloads(got), (std::vector<std::string>{"x", "y", "z"}));
     EXPECT_EQ(got[0].topic, "a.b");
     EXPECT_TRUE(co_await c.unbind("q", "a.*"));
+    std::vector<std::string> bad = {"ok", "bad..pattern"};
+    bool refused = false;
+    try {
+      co_await c.subscribe(bad);
+    } catch (const Error& e) {
+      refused = e.errc() == Errc::invalid_argument;
+    }
+    EXPECT_TRUE(refused);
+    const auto queues = co_await c.list();  // the good subscription's queue only
+    EXPECT_EQ(std::count_if(queues.begin(), queues.end(),
+                            [](const QueueSummary& q) { return q.name.starts_with("tmp."); }),
+              1);
   };
   asio::co_spawn(io, scenario(), [&](std::exception_ptr e) {
     done = true;
