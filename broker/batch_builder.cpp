@@ -50,7 +50,7 @@ bool well_framed(std::span<const std::byte> body) {
 }
 
 Batch build_batch(Session& s, std::span<const std::byte> body, const Queue* q, Errc& code,
-                  std::string& problem) {
+                  std::string& problem, std::string_view stamp) {
   proto::SendReader reader;
   reader.open(body);
   const uint32_t max_size =
@@ -62,19 +62,19 @@ Batch build_batch(Session& s, std::span<const std::byte> body, const Queue* q, E
   batch.messages.reserve(reader.header().count);
   proto::OutgoingMessage m;
   while (reader.next(m)) {
+    const std::size_t props_size = m.properties.size() + stamp.size();
     if (m.type < 1) {
       code = Errc::invalid_argument;
       problem = "message type must be 1..9223372036854775807, got " + std::to_string(m.type);
-    } else if (m.properties.size() > kMaxPropertiesSize) {
+    } else if (props_size > kMaxPropertiesSize) {
       code = Errc::too_big;
-      problem = "a message's properties of " + std::to_string(m.properties.size()) +
+      problem = "a message's properties of " + std::to_string(props_size) +
                 " bytes exceed the limit of " + std::to_string(kMaxPropertiesSize);
-    } else if (m.properties.size() + m.payload.size() + proto::kDeliveredMessageHeader + 4 >
-               max_frame) {
+    } else if (props_size + m.payload.size() + proto::kDeliveredMessageHeader + 4 > max_frame) {
       // Delivered messages carry a larger header than sent ones; one must fit a reply.
       code = Errc::too_big;
       problem = "a message of " + std::to_string(m.payload.size()) + " bytes with " +
-                std::to_string(m.properties.size()) +
+                std::to_string(props_size) +
                 " bytes of properties would not fit a reply frame (max_frame_size " +
                 std::to_string(max_frame) + ")";
     } else if (m.payload.size() > max_size) {
@@ -96,9 +96,10 @@ Batch build_batch(Session& s, std::span<const std::byte> body, const Queue* q, E
     msg->sender_pid = s.peer().pid;
     msg->sender_uid = s.peer().uid;
     msg->enqueue_time_ns = now;
-    msg->props_size = static_cast<uint32_t>(m.properties.size());
-    msg->data.reserve(m.properties.size() + m.payload.size());
+    msg->props_size = static_cast<uint32_t>(props_size);
+    msg->data.reserve(props_size + m.payload.size());
     msg->data.append(reinterpret_cast<const char*>(m.properties.data()), m.properties.size());
+    msg->data.append(stamp);  // after the sender's entries: dedup key offsets stay right
     msg->data.append(reinterpret_cast<const char*>(m.payload.data()), m.payload.size());
     batch.payload_bytes += m.payload.size();
     batch.messages.push_back(std::move(msg));

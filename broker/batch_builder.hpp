@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "broker/queue.hpp"
 #include "broker/session.hpp"
@@ -21,8 +22,9 @@ bool well_framed(std::span<const std::byte> body);
 /// Copies the messages of a well-framed body into a Batch, with their
 /// scheduling (version 2 sessions), or sets `code` and `problem` for the
 /// first message that cannot be taken: by `q`'s limits, or with q null
-/// (PUBLISH) by the broker's.
+/// (PUBLISH) by the broker's. `stamp` (PUBLISH's topic entry) is appended to
+/// every message's properties, after the sender's, and counts in the limits.
 Batch build_batch(Session& s, std::span<const std::byte> body, const Queue* q, proto::Errc& code,
-                  std::string& problem);
+                  std::string& problem, std::string_view stamp = {});
 
 }  // namespace postbox::broker

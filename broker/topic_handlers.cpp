@@ -41,12 +41,6 @@ Queue* binding_of(Session& s, const proto::Frame& f, const char* what, std::stri
              : nullptr;
 }
 
-/// A copy of `m` for one more queue.
-MessagePtr copy_of(const Message& m) {
-  auto c = std::make_unique<Message>(m);  // hooks copy as unlinked
-  return c;
-}
-
 }  // namespace
 
 // BIND {"queue", "pattern"} -> {"created": bool}
@@ -110,17 +104,12 @@ void handle_publish(Session& s, const proto::Frame& f) {
   if (std::string why = topic_problem(topic); !why.empty()) {
     return s.reply_error(rid, Errc::invalid_argument, "PUBLISH: " + why);
   }
-  Errc code = Errc::ok;
-  std::string problem;
-  Batch batch = build_batch(s, f.body, nullptr, code, problem);
-  if (code != Errc::ok) return s.reply_error(rid, code, problem);
-  // The topic goes after the sender's properties, so dedup keys keep their offsets.
   std::string stamp;
   proto::append_entry(proto::PropTag::topic, topic, stamp);
-  for (MessagePtr& m : batch.messages) {
-    m->data.insert(m->props_size, stamp);
-    m->props_size += static_cast<uint32_t>(stamp.size());
-  }
+  Errc code = Errc::ok;
+  std::string problem;
+  Batch batch = build_batch(s, f.body, nullptr, code, problem, stamp);
+  if (code != Errc::ok) return s.reply_error(rid, code, problem);
 
   auto& store = s.context().store;
   std::vector<Queue*> matched;
@@ -169,7 +158,8 @@ void handle_publish(Session& s, const proto::Frame& f) {
     } else {
       copy.payload_bytes = batch.payload_bytes;
       copy.messages.reserve(batch.messages.size());
-      for (const MessagePtr& m : batch.messages) copy.messages.push_back(copy_of(*m));
+      for (const MessagePtr& m : batch.messages)
+        copy.messages.push_back(std::make_unique<Message>(*m));  // hooks copy unlinked
     }
     uint64_t first = 0;
     const std::size_t n = copy.messages.size();

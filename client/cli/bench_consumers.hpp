@@ -2,6 +2,8 @@
 // producer side shares with them.
 #pragma once
 
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,15 @@ uint64_t stop_markers(const BenchOptions& o);
 /// has confirmed its last ack: that is when its report's last_ns is taken.
 WorkerReport consume(const BenchOptions& o, const std::string& queue, SharedCounter& shared,
                      StartGate& gate);
+/// Starts one request for a batch of payloads (a SEND, a PUBLISH).
+using StartBatch = std::function<Client::Ticket(Client&, std::span<const std::string>)>;
+/// Throws BenchFailure for a reply that is not what the run needs.
+using CheckReply = std::function<void(const Reply&)>;
+/// A producer process: `messages` in requests of up to o.batch payloads,
+/// o.pipeline in flight, each payload stamped with its send time.
+WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGate& gate,
+                               const StartBatch& start, const CheckReply& check);
+
 /// consume() with o.consume push, on a connection the caller set up (a
 /// subscriber's, which owns its temporary queue).
 WorkerReport push_on(const BenchOptions& o, Client& c, const std::string& queue,

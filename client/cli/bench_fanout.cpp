@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <deque>
 
 #include "client/cli/bench_consumers.hpp"
 #include "client/cli/bench_queues.hpp"
@@ -22,31 +21,17 @@ namespace {
 /// each must reach every subscriber.
 WorkerReport publish(const BenchOptions& o, const std::string& topic, uint64_t messages,
                      StartGate& gate) {
-  Client c(o.socket, kBenchClientName);
-  std::vector<std::string> payloads(o.batch, std::string(o.size, 'p'));
-  std::deque<std::pair<Client::Ticket, std::size_t>> in_flight;
-  gate.ready();
-  WorkerReport report;
-  uint64_t left = messages;
-  while (left > 0 || !in_flight.empty()) {
-    while (left > 0 && in_flight.size() < o.pipeline) {
-      const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
-      const int64_t now = monotonic_ns();
-      for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), now);
-      in_flight.emplace_back(c.start_publish_batch(topic, std::span(payloads.data(), n)), n);
-      left -= n;
-    }
-    Reply r = c.wait(in_flight.front().first);
-    const std::size_t n = in_flight.front().second;
-    in_flight.pop_front();
-    if (!r.ok()) throw_reply(r, "publish");
-    if (r.published.queues != o.subscribers)
-      throw BenchFailure("a publication reached " + std::to_string(r.published.queues) + " of " +
-                         std::to_string(o.subscribers) + " subscribers");
-    report.messages += n;
-  }
-  report.last_ns = monotonic_ns();
-  return report;
+  return produce_pipelined(
+      o, messages, gate,
+      [&topic](Client& c, std::span<const std::string> batch) {
+        return c.start_publish_batch(topic, batch);
+      },
+      [&o](const Reply& r) {
+        if (!r.ok()) throw_reply(r, "publish");
+        if (r.published.queues != o.subscribers)
+          throw BenchFailure("a publication reached " + std::to_string(r.published.queues) +
+                             " of " + std::to_string(o.subscribers) + " subscribers");
+      });
 }
 
 /// One subscriber: a temporary queue bound to `topic`, consumed by push (with

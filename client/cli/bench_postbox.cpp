@@ -24,28 +24,14 @@ namespace {
 /// Sends `messages` in SENDs of up to `batch`, `pipeline` of them in flight.
 WorkerReport produce(const BenchOptions& o, const std::string& queue, uint64_t messages,
                      StartGate& gate) {
-  Client c(o.socket, kBenchClientName);
-  std::vector<std::string> payloads(o.batch, std::string(o.size, 'p'));
-  std::deque<Client::Ticket> in_flight;
-  gate.ready();
-  WorkerReport report;
-  uint64_t left = messages;
-  while (left > 0 || !in_flight.empty()) {
-    while (left > 0 && in_flight.size() < o.pipeline) {
-      const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
-      const int64_t now = monotonic_ns();
-      for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), now);
-      in_flight.push_back(c.start_send_batch(queue, std::span(payloads.data(), n)));
-      left -= n;
-    }
-    // wait() writes the requests buffered above before it reads.
-    Reply r = c.wait(in_flight.front());
-    in_flight.pop_front();
-    if (!r.ok()) throw_reply(r, "send");
-    report.messages += r.count;
-  }
-  report.last_ns = monotonic_ns();
-  return report;
+  return produce_pipelined(
+      o, messages, gate,
+      [&queue](Client& c, std::span<const std::string> batch) {
+        return c.start_send_batch(queue, batch);
+      },
+      [](const Reply& r) {
+        if (!r.ok()) throw_reply(r, "send");
+      });
 }
 
 // =========================================================================
@@ -95,6 +81,33 @@ std::string base_name(const BenchOptions& o) {
 }
 
 }  // namespace
+
+WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGate& gate,
+                               const StartBatch& start, const CheckReply& check) {
+  Client c(o.socket, kBenchClientName);
+  std::vector<std::string> payloads(o.batch, std::string(o.size, 'p'));
+  std::deque<std::pair<Client::Ticket, std::size_t>> in_flight;
+  gate.ready();
+  WorkerReport report;
+  uint64_t left = messages;
+  while (left > 0 || !in_flight.empty()) {
+    while (left > 0 && in_flight.size() < o.pipeline) {
+      const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
+      const int64_t now = monotonic_ns();
+      for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), now);
+      in_flight.emplace_back(start(c, std::span(payloads.data(), n)), n);
+      left -= n;
+    }
+    // wait() writes the requests buffered above before it reads.
+    Reply r = c.wait(in_flight.front().first);
+    const std::size_t n = in_flight.front().second;
+    in_flight.pop_front();
+    check(r);
+    report.messages += n;
+  }
+  report.last_ns = monotonic_ns();
+  return report;
+}
 
 Measurement run_postbox_throughput(const BenchOptions& o) {
   const std::string queue = base_name(o);
