@@ -10,6 +10,7 @@ packages=(
   libcli11-dev          # command-line parsing for postboxd and postbox
   libgtest-dev libgmock-dev  # the test suite
   libbenchmark-dev      # bench/
+  strace                # tests/integration/durable_fault_test: injects fdatasync/pwrite64 faults
 )
 
 missing=()
