@@ -36,6 +36,7 @@ enum class Kind : uint16_t {
   bind = 0x0008,      // version 2: topics
   unbind = 0x0009,    // version 2
   bindings = 0x000A,  // version 2
+  status = 0x000B,    // version 2: the broker process and its durable log
   send = 0x0010,
   receive = 0x0011,
   ack = 0x0012,      // version 2: settle leases
