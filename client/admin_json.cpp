@@ -116,6 +116,47 @@ std::vector<ConsumerStat> read_consumers(const json& j) {
   return out;
 }
 
+double number_member(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_number()) throw bad_reply(std::string("key '") + key + "' is not a number");
+  return v.get<double>();
+}
+
+/// Keys of durable queues: absent from a broker without a log.
+void read_durable_keys(const json& j, QueueStat& s) {
+  if (j.contains("durable")) s.durable = bool_member(j, "durable");
+  read_optional_uint(j, "log_bytes", s.log_bytes);
+  if (j.contains("log_share")) {
+    s.log_share = number_member(j, "log_share");
+    if (!(s.log_share >= 0 && s.log_share <= 1)) throw bad_reply("key 'log_share' is not in 0..1");
+  }
+}
+
+const json& object_member(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_object()) throw bad_reply(std::string("key '") + key + "' is not an object");
+  return v;
+}
+
+LogStatus to_log_status(const json& j) {
+  LogStatus l;
+  l.data_dir = string_member(j, "data_dir");
+  l.fsync = string_member(j, "fsync");
+  read_uint(j, "fsync_interval_ms", l.fsync_interval_ms);
+  read_uint(j, "segment_size", l.segment_size);
+  read_uint(j, "bytes", l.bytes);
+  read_uint(j, "segments", l.segments);
+  read_uint(j, "live_bytes", l.live_bytes);
+  read_uint(j, "records_total", l.records_total);
+  read_uint(j, "writes_total", l.writes_total);
+  read_uint(j, "syncs_total", l.syncs_total);
+  read_uint(j, "recovered_messages", l.recovered_messages);
+  read_uint(j, "recovery_ms", l.recovery_ms);
+  l.state = string_member(j, "state");
+  l.error = string_member(j, "error");
+  return l;
+}
+
 void read_jobs_keys(const json& j, QueueStat& s) {
   read_optional_uint(j, "max_deliveries", s.max_deliveries);
   if (j.contains("dead_letter")) s.dead_letter = string_member(j, "dead_letter");
@@ -137,6 +178,7 @@ void read_jobs_keys(const json& j, QueueStat& s) {
   if (j.contains("temporary")) s.temporary = bool_member(j, "temporary");
   if (j.contains("bindings")) s.bindings = string_array(j, "bindings");
   read_optional_uint(j, "published_total", s.published_total);
+  read_durable_keys(j, s);
 }
 
 QueueStat to_stat(const json& j) {
@@ -184,6 +226,7 @@ std::string declare_request(std::string_view queue, const QueueOptions& options)
   if (options.dead_letter) j["dead_letter"] = *options.dead_letter;
   if (options.lease) j["lease_ms"] = options.lease->count();
   if (options.ttl) j["ttl_ms"] = options.ttl->count();
+  if (options.durable) j["durable"] = true;
   if (options.temporary) {
     j["temporary"] = true;
     if (queue.empty()) j.erase("queue");  // the broker names it
@@ -198,6 +241,10 @@ std::string queue_request(std::string_view queue) {
 }
 
 std::string list_request() {
+  return "{}";
+}
+
+std::string status_request() {
   return "{}";
 }
 
@@ -220,7 +267,7 @@ std::string bindings_request(std::optional<std::string_view> queue) {
 
 bool declare_needs_jobs(const QueueOptions& options) noexcept {
   return options.max_deliveries || options.dead_letter || options.lease || options.ttl ||
-         options.temporary || options.overflow == Overflow::drop_new;
+         options.temporary || options.durable || options.overflow == Overflow::drop_new;
 }
 
 DeclareResult parse_declare_reply(std::string_view text) {
@@ -235,11 +282,22 @@ QueueStat parse_stat_reply(std::string_view text) {
 }
 
 std::vector<QueueSummary> parse_list_reply(std::string_view text) {
+  return parse_queue_list_reply(text).queues;
+}
+
+QueueList parse_queue_list_reply(std::string_view text) {
   json j = parse_object(text);
+  QueueList out;
+  if (j.contains("log")) {
+    const json& log = object_member(j, "log");
+    LogSize size;
+    read_uint(log, "bytes", size.bytes);
+    read_uint(log, "segments", size.segments);
+    out.log = size;
+  }
   const json& queues = member(j, "queues");
   if (!queues.is_array()) throw bad_reply("key 'queues' is not an array");
-  std::vector<QueueSummary> out;
-  out.reserve(queues.size());
+  out.queues.reserve(queues.size());
   for (const json& q : queues) {
     if (!q.is_object()) throw bad_reply("an entry of 'queues' is not an object");
     QueueSummary s;
@@ -247,9 +305,23 @@ std::vector<QueueSummary> parse_list_reply(std::string_view text) {
     read_uint(q, "depth", s.depth);
     read_uint(q, "bytes", s.bytes);
     read_optional_uint(q, "bindings", s.bindings);
-    out.push_back(std::move(s));
+    if (q.contains("durable")) s.durable = bool_member(q, "durable");
+    out.queues.push_back(std::move(s));
   }
   return out;
+}
+
+BrokerStatus parse_status_reply(std::string_view text) {
+  json j = parse_object(text);
+  BrokerStatus s;
+  s.version = string_member(j, "version");
+  read_uint(j, "pid", s.pid);
+  read_uint(j, "uptime_ms", s.uptime_ms);
+  read_uint(j, "connections", s.connections);
+  read_uint(j, "queues", s.queues);
+  read_uint(j, "durable_queues", s.durable_queues);
+  s.log = to_log_status(object_member(j, "log"));
+  return s;
 }
 
 MoveResult parse_move_reply(std::string_view text) {

@@ -15,8 +15,9 @@ namespace postbox::detail {
 std::string declare_request(std::string_view queue, const QueueOptions& options);
 /// {"queue": ...} for DELETE, PURGE and STAT.
 std::string queue_request(std::string_view queue);
-/// {} for LIST.
+/// {} for LIST and STATUS.
 std::string list_request();
+std::string status_request();
 /// {"source", "destination", and "count" / "type" when set} for MOVE.
 std::string move_request(std::string_view source, std::string_view destination,
                          const MoveOptions& options);
@@ -34,6 +35,10 @@ bool declare_needs_jobs(const QueueOptions& options) noexcept;
 DeclareResult parse_declare_reply(std::string_view json);
 QueueStat parse_stat_reply(std::string_view json);
 std::vector<QueueSummary> parse_list_reply(std::string_view json);
+/// The rows and the top-level "log" (absent from a broker without a log).
+QueueList parse_queue_list_reply(std::string_view json);
+/// Every key of STATUS is required: it is new with the log, so no older broker answers it.
+BrokerStatus parse_status_reply(std::string_view json);
 uint64_t parse_purge_reply(std::string_view json);
 MoveResult parse_move_reply(std::string_view json);
 /// DELETE's reply must be a JSON object; its content is ignored.

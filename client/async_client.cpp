@@ -363,7 +363,7 @@ AsyncClient::Awaitable<DeclareResult> AsyncClient::declare(std::string_view queu
                                if (detail::declare_needs_jobs(options))
                                  impl_->conn.require_jobs(
                                      "declare with max_deliveries, dead_letter, lease, ttl, "
-                                     "temporary or drop-new");
+                                     "temporary, durable or drop-new");
                                return impl_->conn.add_admin(Kind::declare, json);
                              }),
               [](RawReply& r) { return detail::parse_declare_reply(r.json); });
@@ -393,6 +393,20 @@ AsyncClient::Awaitable<std::vector<QueueSummary>> AsyncClient::list() {
       impl_->request(Kind::list,
                      [&] { return impl_->conn.add_admin(Kind::list, detail::list_request()); }),
       [](RawReply& r) { return detail::parse_list_reply(r.json); });
+}
+
+AsyncClient::Awaitable<QueueList> AsyncClient::queue_list() {
+  return then(
+      impl_->request(Kind::list,
+                     [&] { return impl_->conn.add_admin(Kind::list, detail::list_request()); }),
+      [](RawReply& r) { return detail::parse_queue_list_reply(r.json); });
+}
+
+AsyncClient::Awaitable<BrokerStatus> AsyncClient::status() {
+  return then(
+      impl_->request(Kind::status,
+                     [&] { return impl_->conn.add_admin(Kind::status, detail::status_request()); }),
+      [](RawReply& r) { return detail::parse_status_reply(r.json); });
 }
 
 AsyncClient::Awaitable<MoveResult> AsyncClient::move(std::string_view source,

@@ -62,7 +62,7 @@ DeclareResult Client::declare(std::string_view queue, const QueueOptions& option
   impl_->require_connected();
   if (detail::declare_needs_jobs(options))
     impl_->conn.require_jobs(
-        "declare with max_deliveries, dead_letter, lease, ttl, temporary or drop-new");
+        "declare with max_deliveries, dead_letter, lease, ttl, temporary, durable or drop-new");
   return detail::parse_declare_reply(
       impl_->admin(Kind::declare, detail::declare_request(queue, options)));
 }
@@ -81,6 +81,14 @@ QueueStat Client::stat(std::string_view queue) {
 
 std::vector<QueueSummary> Client::list() {
   return detail::parse_list_reply(impl_->admin(Kind::list, detail::list_request()));
+}
+
+QueueList Client::queue_list() {
+  return detail::parse_queue_list_reply(impl_->admin(Kind::list, detail::list_request()));
+}
+
+BrokerStatus Client::status() {
+  return detail::parse_status_reply(impl_->admin(Kind::status, detail::status_request()));
 }
 
 MoveResult Client::move(std::string_view source, std::string_view destination,

@@ -352,6 +352,7 @@ uint32_t Connection::add_admin(proto::Kind kind, const std::string& json) {
   if (kind == proto::Kind::move) require_jobs("move");
   if (kind == proto::Kind::bind || kind == proto::Kind::unbind || kind == proto::Kind::bindings)
     require_jobs("bind, unbind and bindings");
+  if (kind == proto::Kind::status) require_jobs("status");
   uint32_t id = next_id();
   std::size_t start = out_.size();
   proto::encode_json(kind, json, out_, id);
@@ -555,6 +556,7 @@ RawReply Connection::decode(proto::Kind kind, uint32_t request_id,
     case Kind::bind:
     case Kind::unbind:
     case Kind::bindings:
+    case Kind::status:
       out.json = as_string(body);
       return out;
     case Kind::publish: {

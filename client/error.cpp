@@ -68,6 +68,8 @@ Description describe(Errc code) noexcept {
       return {"resource_limit", "broker resource limit reached"};
     case Errc::internal_error:
       return {"internal_error", "internal broker error"};
+    case Errc::storage_error:
+      return {"storage_error", "the broker's durable log cannot be written"};
     case Errc::unreachable:
       return {"unreachable", "broker unreachable"};
     case Errc::disconnected:

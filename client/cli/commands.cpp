@@ -264,7 +264,7 @@ bool speaks_jobs(const Client& client) {
 }  // namespace
 
 // declare QUEUE [--exclusive] [--max-messages N] [--max-bytes N] [--max-message-size N]
-//               [--mode OCTAL] [--overflow POLICY]
+//               [--mode OCTAL] [--overflow POLICY] [--durable] and the job settings
 int run_declare(Client& client, const Invocation& inv) {
   auto r = client.declare(inv.queue, inv.declare);
   print_line(inv.global.json ? declare_json(r, speaks_jobs(client)) : declare_text(r));
@@ -290,11 +290,21 @@ int run_purge(Client& client, const Invocation& inv) {
 
 // list
 int run_list(Client& client, const Invocation& inv) {
-  auto queues = client.list();
+  const QueueList list = client.queue_list();
   if (inv.global.json)
-    print_line(list_json(queues, speaks_jobs(client)));
+    print_line(queue_list_json(list, speaks_jobs(client)));
   else
-    print(list_text(queues, speaks_jobs(client)));
+    print(queue_list_text(list, speaks_jobs(client)));
+  return kExitOk;
+}
+
+// status
+int run_status(Client& client, const Invocation& inv) {
+  const BrokerStatus s = client.status();
+  if (inv.global.json)
+    print_line(status_json(s));
+  else
+    print(status_text(s));
   return kExitOk;
 }
 
@@ -401,6 +411,9 @@ int run(const Invocation& inv) {
         break;
       case Command::stat:
         status = run_stat(client, inv);
+        break;
+      case Command::status:
+        status = run_status(client, inv);
         break;
       case Command::send:
         status = run_send(client, inv);

@@ -19,6 +19,7 @@ int run_delete(Client& client, const Invocation& inv);
 int run_purge(Client& client, const Invocation& inv);
 int run_list(Client& client, const Invocation& inv);
 int run_stat(Client& client, const Invocation& inv);
+int run_status(Client& client, const Invocation& inv);
 int run_send(Client& client, const Invocation& inv);
 int run_recv(Client& client, const Invocation& inv);
 // Job commands (jobs_commands.cpp).

@@ -26,6 +26,8 @@ int exit_status(Errc code) noexcept {
       return kExitTooBig;
     case Errc::no_such_lease:
       return kExitNoSuchLease;
+    case Errc::storage_error:
+      return kExitStorage;
     case Errc::protocol_error:
     case Errc::unsupported_version:
     case Errc::invalid_argument:

@@ -19,6 +19,7 @@ enum ExitStatus : int {
   kExitUnreachable = 8,   // cannot connect to the broker, or the connection was lost
   kExitTooBig = 9,        // message too big
   kExitNoSuchLease = 10,  // ack/nack/touch/reject: the tag names no lease (expired, settled)
+  kExitStorage = 11,      // the broker's durable log cannot be written (disk full, I/O error)
 };
 
 /// The exit status for a failed request.

@@ -107,7 +107,51 @@ Json stat_object(const QueueStat& s, bool jobs) {
   j["temporary"] = s.temporary;
   j["bindings"] = s.bindings;
   j["published_total"] = s.published_total;
+  j["durable"] = s.durable;
+  j["log_bytes"] = s.log_bytes;
+  j["log_share"] = s.log_share;
   return j;
+}
+
+/// 0.1234 -> "12.3%".
+std::string percent_text(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", share * 100);
+  return buf;
+}
+
+/// 93784005 ms -> "1d 02h 03m 04.005s", 4005 -> "4.005s": leading zero units are left out.
+std::string uptime_text(uint64_t ms) {
+  using ull = unsigned long long;
+  const ull days = ms / 86'400'000, hours = ms / 3'600'000 % 24, mins = ms / 60'000 % 60;
+  const ull secs = ms / 1000 % 60, millis = ms % 1000;
+  char buf[96];
+  if (days > 0)
+    std::snprintf(buf, sizeof buf, "%llud %02lluh %02llum %02llu.%03llus", days, hours, mins, secs,
+                  millis);
+  else if (hours > 0)
+    std::snprintf(buf, sizeof buf, "%lluh %02llum %02llu.%03llus", hours, mins, secs, millis);
+  else if (mins > 0)
+    std::snprintf(buf, sizeof buf, "%llum %02llu.%03llus", mins, secs, millis);
+  else
+    std::snprintf(buf, sizeof buf, "%llu.%03llus", secs, millis);
+  return buf;
+}
+
+std::string plural(uint64_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+/// "key  value" rows with the keys padded to one column, as stat prints them.
+template <class Table>
+std::string key_value_lines(const Table& table) {
+  std::string out;
+  for (const auto& [key, value] : table) {
+    std::string k = key;
+    k.resize(20, ' ');
+    out += k + value + "\n";
+  }
+  return out;
 }
 
 /// "2023-11-14T22:13:20.123456789Z", or "never" for 0 (the protocol's "never").
@@ -311,19 +355,14 @@ std::string stat_text(const QueueStat& s, bool jobs) {
       {"temporary", s.temporary ? "yes" : "no"},
       {"bindings", s.bindings.empty() ? "none" : join(s.bindings, " ")},
       {"published_total", std::to_string(s.published_total)},
+      {"durable", s.durable ? "yes" : "no"},
+      {"log_bytes", std::to_string(s.log_bytes)},
+      {"log_share", percent_text(s.log_share)},
       {"consumers", std::to_string(s.consumers.size())},
   };
-  std::string out;
-  auto add = [&](const auto& table) {
-    for (const auto& [key, value] : table) {
-      std::string k = key;
-      k.resize(20, ' ');
-      out += k + value + "\n";
-    }
-  };
-  add(rows);
+  std::string out = key_value_lines(rows);
   if (!jobs) return out;  // a version 1 broker knows none of them
-  add(job_rows);
+  out += key_value_lines(job_rows);
   for (const auto& c : s.consumers) {
     out += "  consumer " + std::to_string(c.consumer) + ": pid " + pid_text(c.pid) +
            ", connection " + std::to_string(c.connection) + ", type " + std::to_string(c.type) +
@@ -367,6 +406,98 @@ std::string list_text(const std::vector<QueueSummary>& queues, bool jobs) {
     out +=
         row(q.name, std::to_string(q.depth), std::to_string(q.bytes), std::to_string(q.bindings));
   return out;
+}
+
+std::string queue_list_json(const QueueList& list, bool jobs) {
+  if (!list.log) return list_json(list.queues, jobs);
+  Json rows = Json::array();
+  for (const auto& q : list.queues)
+    rows.push_back(Json{{"name", q.name},
+                        {"depth", q.depth},
+                        {"bytes", q.bytes},
+                        {"bindings", q.bindings},
+                        {"durable", q.durable}});
+  return dump(Json{{"queues", rows},
+                   {"log", {{"bytes", list.log->bytes}, {"segments", list.log->segments}}}});
+}
+
+std::string queue_list_text(const QueueList& list, bool jobs) {
+  if (!list.log) return list_text(list.queues, jobs);
+  std::size_t name_width = 4, depth_width = 5, bytes_width = 5, bindings_width = 8;
+  for (const auto& q : list.queues) {
+    name_width = std::max(name_width, q.name.size());
+    depth_width = std::max(depth_width, std::to_string(q.depth).size());
+    bytes_width = std::max(bytes_width, std::to_string(q.bytes).size());
+    bindings_width = std::max(bindings_width, std::to_string(q.bindings).size());
+  }
+  auto row = [&](std::string name, const std::string& depth, std::string bytes,
+                 std::string bindings, const std::string& durable) {
+    name.resize(name_width + 2, ' ');
+    bytes.resize(bytes_width + 2, ' ');
+    bindings.resize(bindings_width + 2, ' ');
+    return name + std::string(depth_width - depth.size(), ' ') + depth + "  " + bytes + bindings +
+           durable + "\n";
+  };
+  std::string out = row("NAME", "DEPTH", "BYTES", "BINDINGS", "DURABLE");
+  for (const auto& q : list.queues)
+    out += row(q.name, std::to_string(q.depth), std::to_string(q.bytes), std::to_string(q.bindings),
+               q.durable ? "yes" : "no");
+  return out + "log  " + plural(list.log->bytes, "byte") + " in " +
+         plural(list.log->segments, "segment") + "\n";
+}
+
+std::string status_json(const BrokerStatus& s) {
+  const LogStatus& l = s.log;
+  return dump(Json{{"version", s.version},
+                   {"pid", s.pid},
+                   {"uptime_ms", s.uptime_ms},
+                   {"connections", s.connections},
+                   {"queues", s.queues},
+                   {"durable_queues", s.durable_queues},
+                   {"log",
+                    {{"data_dir", l.data_dir},
+                     {"fsync", l.fsync},
+                     {"fsync_interval_ms", l.fsync_interval_ms},
+                     {"segment_size", l.segment_size},
+                     {"bytes", l.bytes},
+                     {"segments", l.segments},
+                     {"live_bytes", l.live_bytes},
+                     {"records_total", l.records_total},
+                     {"writes_total", l.writes_total},
+                     {"syncs_total", l.syncs_total},
+                     {"recovered_messages", l.recovered_messages},
+                     {"recovery_ms", l.recovery_ms},
+                     {"state", l.state},
+                     {"error", l.error}}}});
+}
+
+std::string status_text(const BrokerStatus& s) {
+  const LogStatus& l = s.log;
+  const std::string fsync = l.fsync == "interval"
+                                ? "interval (every " + std::to_string(l.fsync_interval_ms) + " ms)"
+                                : l.fsync;
+  const std::pair<const char*, std::string> rows[] = {
+      {"version", s.version},
+      {"pid", std::to_string(s.pid)},
+      {"uptime", uptime_text(s.uptime_ms)},
+      {"connections", std::to_string(s.connections)},
+      {"queues", std::to_string(s.queues)},
+      {"durable_queues", std::to_string(s.durable_queues)},
+      {"data_dir", l.data_dir},
+      {"fsync", fsync},
+      {"segment_size", std::to_string(l.segment_size)},
+      {"log_bytes", std::to_string(l.bytes)},
+      {"log_segments", std::to_string(l.segments)},
+      {"live_bytes", std::to_string(l.live_bytes)},
+      {"records_total", std::to_string(l.records_total)},
+      {"writes_total", std::to_string(l.writes_total)},
+      {"syncs_total", std::to_string(l.syncs_total)},
+      {"recovered",
+       plural(l.recovered_messages, "message") + " in " + std::to_string(l.recovery_ms) + " ms"},
+      {"state", l.state},
+      {"error", l.error.empty() ? "none" : l.error},
+  };
+  return key_value_lines(rows);
 }
 
 std::string declare_json(const DeclareResult& r, bool jobs) {

@@ -52,6 +52,17 @@ std::string stat_text(const QueueStat& s, bool jobs = true);
 std::string list_json(const std::vector<QueueSummary>& queues, bool jobs = true);
 /// A table with a NAME DEPTH BYTES BINDINGS header (no BINDINGS without `jobs`).
 std::string list_text(const std::vector<QueueSummary>& queues, bool jobs = true);
+/// The same for a broker with a log (`list.log` set): each row gains
+/// "durable", the object a top-level "log": {"bytes","segments"}; the table a
+/// DURABLE column (yes/no) and a last line "log  BYTES bytes in N segments".
+/// Without list.log, as the forms above.
+std::string queue_list_json(const QueueList& list, bool jobs = true);
+std::string queue_list_text(const QueueList& list, bool jobs = true);
+/// STATUS with the wire's keys (PROTOCOL.md), one line.
+std::string status_json(const BrokerStatus& s);
+/// "key  value" lines for people: uptime as days/h/min/s, the fsync policy
+/// with its interval, the log's size and counters, its state and error.
+std::string status_text(const BrokerStatus& s);
 /// {"created": bool, "queue": stat}, one line.
 std::string declare_json(const DeclareResult& r, bool jobs = true);
 /// "queue 'jobs' created" or "queue 'jobs' exists".

@@ -29,7 +29,8 @@ constexpr std::size_t kMaxKey = 1024;  // PROTOCOL.md: dedup_key is 1..1024 byte
 constexpr const char* kFooter =
     "Exit status: 0 ok, 1 other failure, 2 usage, 3 no message, 4 queue full,\n"
     "5 no such queue, 6 queue exists, 7 permission denied, 8 broker unreachable,\n"
-    "9 message too big, 10 no such lease (ack, nack, touch, reject).\n"
+    "9 message too big, 10 no such lease (ack, nack, touch, reject),\n"
+    "11 the broker's durable log cannot be written (disk full, I/O error).\n"
     "request: 3 no reply within --timeout, 5 no queue of that name and nobody\n"
     "bound to the topic.";
 
@@ -46,7 +47,8 @@ struct RawFlags {
   std::string pattern, respond_queue;
   std::vector<std::string> headers, tags, patterns;
   bool exclusive = false, nowait = false, lines = false, except = false, truncate = false,
-       peek = false, follow = false, ack = false, to_queue = false, to_topic = false;
+       peek = false, follow = false, ack = false, to_queue = false, to_topic = false,
+       durable = false;
 };
 
 /// The parser and the options of each subcommand, kept together so the
@@ -70,6 +72,8 @@ struct Parser {
     add_queue_command(Command::purge, "purge", "drop every message of a queue");
     add_queue_command(Command::stat, "stat", "show a queue's limits and counters");
     subcommands[Command::list] = add_sub("list", "list the queues you may read");
+    subcommands[Command::status] =
+        add_sub("status", "show the broker's version, uptime, connections and durable log");
     add_send();
     add_recv();
     add_consume();
@@ -123,6 +127,9 @@ struct Parser {
                     "queue for rejected, too often delivered and expired messages");
     sub->add_option("--lease", raw.lease, "default lease length in MS (broker default 30000)");
     sub->add_option("--ttl", raw.ttl, "default time to live in MS (0: none)");
+    sub->add_flag("--durable", raw.durable,
+                  "keep the queue and its messages in the broker's log, across restarts and "
+                  "crashes (fixed at creation)");
   }
 
   void add_send() {
@@ -303,6 +310,7 @@ QueueOptions declare_options(const Parser& p) {
   if (p.given(c, "--dead-letter")) o.dead_letter = p.raw.dead_letter;  // "" clears it
   if (p.given(c, "--lease")) o.lease = ms_flag("--lease", p.raw.lease, 1, kMax32);
   if (p.given(c, "--ttl")) o.ttl = ms_flag("--ttl", p.raw.ttl, 0, kMaxDurationMs);
+  o.durable = p.raw.durable;
   return o;
 }
 
@@ -495,9 +503,11 @@ Invocation validate(const Parser& p, std::vector<std::string> after_dashes) {
     case Command::list:
     case Command::stat:
     case Command::bench:
+    case Command::status:
       break;
   }
-  if (inv.command != Command::list && inv.command != Command::bench && inv.queue.empty())
+  if (inv.command != Command::list && inv.command != Command::status &&
+      inv.command != Command::bench && inv.queue.empty())
     throw UsageError("QUEUE: expected a queue name, got ''");
   return inv;
 }

@@ -40,7 +40,8 @@ enum class Command {
   publish,
   subscribe,
   request,
-  respond
+  respond,
+  status
 };
 
 struct SendArgs {
@@ -92,7 +93,7 @@ struct RespondArgs {
 struct Invocation {
   GlobalOptions global;
   Command command = Command::list;
-  /// every command but list, bench and the settles (move: SOURCE; publish:
+  /// every command but list, status, bench and the settles (move: SOURCE; publish:
   /// TOPIC; request: TARGET; bindings: "" for all; subscribe: unused)
   std::string queue;
   QueueOptions declare;

@@ -74,6 +74,9 @@ class AsyncClient {
   Awaitable<uint64_t> purge(std::string_view queue);
   Awaitable<QueueStat> stat(std::string_view queue);
   Awaitable<std::vector<QueueSummary>> list();
+  /// See Client::queue_list() and Client::status().
+  Awaitable<QueueList> queue_list();
+  Awaitable<BrokerStatus> status();
   /// See Client::move().
   Awaitable<MoveResult> move(std::string_view source, std::string_view destination,
                              const MoveOptions& options = {});

@@ -86,6 +86,11 @@ class Client {
   uint64_t purge(std::string_view queue);
   QueueStat stat(std::string_view queue);
   std::vector<QueueSummary> list();
+  /// list() with the LIST reply's log size (nullopt from a broker without a log).
+  QueueList queue_list();
+  /// The broker's version, pid, uptime, connection and queue counts, and its
+  /// write-ahead log: directory, fsync policy, size, counters and state.
+  BrokerStatus status();
   /// Moves up to options.count ready messages (all by default) matching
   /// options.type from `source` to the end of `destination`, in queue order,
   /// keeping their type, priority, properties, payload, sender and enqueue

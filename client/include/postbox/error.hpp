@@ -28,6 +28,7 @@ enum class Errc : int {
   shutting_down = 11,  // the broker is stopping; the request was not carried out
   resource_limit = 12,
   internal_error = 13,
+  storage_error = 14,       // the broker's durable log cannot be written (disk full, I/O error)
   unreachable = 0x10000,    // client side: could not connect to the broker's socket
   disconnected = 0x10001,   // client side: the connection was lost or closed before the reply
   no_such_lease = 0x10002,  // client side: a settle named a tag the broker holds no lease for

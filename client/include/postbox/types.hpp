@@ -200,6 +200,12 @@ struct QueueOptions {
   /// it. With an empty name the broker picks one ("tmp.<connection>.<n>",
   /// see DeclareResult::queue.name); an existing name fails with queue_exists.
   bool temporary = false;
+  /// Kept in the broker's write-ahead log: the queue, its attributes and its
+  /// messages survive a restart or crash of postboxd, and a send is answered
+  /// only once its record is written under the broker's fsync policy. Fixed
+  /// when the queue is created (an existing queue of the other kind fails with
+  /// invalid_argument); a temporary queue cannot be durable.
+  bool durable = false;
 };
 
 /// One push consumer of a queue, as STAT reports it.
@@ -261,6 +267,10 @@ struct QueueStat {
   bool temporary = false;                  ///< a temporary queue of some connection
   std::vector<std::string> bindings = {};  ///< its topic patterns, in no particular order
   uint64_t published_total = 0;            ///< messages it took from publishes (in sent_total too)
+  // Durable queues (false / 0 from a broker without them).
+  bool durable = false;
+  uint64_t log_bytes = 0;  ///< bytes of the log records that hold its messages now
+  double log_share = 0;    ///< log_bytes / the log's total bytes, 0..1 (0 for an empty log)
 };
 
 /// The DECLARE reply.
@@ -275,6 +285,49 @@ struct QueueSummary {
   uint64_t depth = 0;
   uint64_t bytes = 0;
   uint64_t bindings = 0;  ///< how many topic patterns it is bound to (0 from a version 1 broker)
+  bool durable = false;   ///< kept in the broker's log (false from a broker without one)
+};
+
+/// The size of the broker's write-ahead log on disk.
+struct LogSize {
+  uint64_t bytes = 0;     ///< of every segment file
+  uint64_t segments = 0;  ///< segment files
+  bool operator==(const LogSize&) const = default;
+};
+
+/// The LIST reply in full: the rows of list() and the log's size.
+struct QueueList {
+  std::vector<QueueSummary> queues = {};
+  std::optional<LogSize> log = std::nullopt;  ///< nullopt from a broker without a log
+};
+
+/// The write-ahead log as STATUS reports it.
+struct LogStatus {
+  std::string data_dir = {};  ///< the broker's data directory (segments under journal/)
+  std::string fsync = {};     ///< "always", "interval" or "never"
+  uint64_t fsync_interval_ms = 0;
+  uint64_t segment_size = 0;  ///< bytes per segment file before a new one is started
+  uint64_t bytes = 0;         ///< of every segment file
+  uint64_t segments = 0;
+  uint64_t live_bytes = 0;          ///< of the records still needed (the rest awaits compaction)
+  uint64_t records_total = 0;       ///< records appended since the start
+  uint64_t writes_total = 0;        ///< write() calls on segment files
+  uint64_t syncs_total = 0;         ///< fdatasync() calls on segment files
+  uint64_t recovered_messages = 0;  ///< messages restored from the log at the start
+  uint64_t recovery_ms = 0;         ///< how long that recovery took
+  std::string state = {};  ///< "ok", or "failing": writes fail and durable changes are refused
+  std::string error = {};  ///< why it is failing ("" when ok)
+};
+
+/// The STATUS reply: the broker process and its log.
+struct BrokerStatus {
+  std::string version = {};  ///< the broker's build, e.g. "0.1.0"
+  uint32_t pid = 0;
+  uint64_t uptime_ms = 0;
+  uint64_t connections = 0;  ///< client connections open now
+  uint64_t queues = 0;
+  uint64_t durable_queues = 0;
+  LogStatus log = {};
 };
 
 /// What a publish did. A publication no queue took (queues == 0) is not an

@@ -29,6 +29,7 @@ TEST(ExitStatus, EveryCodeMapsToItsDocumentedStatus) {
       {Errc::unreachable, 8},
       {Errc::disconnected, 8},
       {Errc::no_such_lease, 10},
+      {Errc::storage_error, 11},
   };
   for (const auto& c : cases) EXPECT_EQ(exit_status(c.code), c.status) << to_string(c.code);
 }
