@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "client/cli/bench_consumers.hpp"
+#include "client/cli/bench_queues.hpp"
 #include "client/cli/bench_workloads.hpp"
 #include "client/cli/exit_status.hpp"
 #include "client/cli/output.hpp"
@@ -21,6 +22,8 @@ namespace {
 
 using bench::BenchOptions;
 using bench::Consume;
+using bench::kMaxQueueBytes;
+using bench::LogActivity;
 using bench::Measurement;
 using bench::Mode;
 using bench::Transport;
@@ -47,7 +50,7 @@ constexpr uint64_t kMinSize = 8;
 struct RawBenchFlags {
   std::optional<std::string> size, count, batch, pipeline, producers, consumers, queue, mode,
       transport, consume, prefetch, subscribers;
-  bool ack = false;
+  bool ack = false, durable = false;
 };
 
 RawBenchFlags& raw() {
@@ -102,6 +105,10 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     reject("--prefetch", r.prefetch, why);
     reject("--subscribers", r.subscribers, why);
   }
+  if (r.durable && r.subscribers)
+    throw UsageError(
+        "--durable: not used by --subscribers (subscriptions are temporary queues, never "
+        "durable)");
   if (r.subscribers) {
     o.subscribers =
         static_cast<uint32_t>(parse_unsigned("--subscribers", *r.subscribers, 1, kMaxProcesses));
@@ -119,7 +126,9 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     if (r.ack) reject("--ack", "", why);
     reject("--prefetch", r.prefetch, why);
     reject("--subscribers", r.subscribers, "--transport sysv (no topics)");
+    if (r.durable) reject("--durable", "", "--transport sysv (kernel queues are never durable)");
   }
+  o.durable = r.durable;
   if (r.consume && *r.consume == "receive")
     o.consume = Consume::receive;
   else if (r.consume && *r.consume == "push")
@@ -135,7 +144,23 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
   o.batch = number32("--batch", r.batch, 1, kMaxBatch, o.batch);
   o.pipeline = number32("--pipeline", r.pipeline, 1, kMaxPipeline, o.pipeline);
   o.producers = number32("--producers", r.producers, 1, kMaxProcesses, o.producers);
-  o.consumers = number32("--consumers", r.consumers, 1, kMaxProcesses, o.consumers);
+  // 0: sends only, which only a postbox throughput run without subscribers can measure.
+  const bool sends_only_possible =
+      o.transport == Transport::postbox && o.mode == Mode::throughput && o.subscribers == 0;
+  o.consumers =
+      number32("--consumers", r.consumers, sends_only_possible ? 0 : 1, kMaxProcesses, o.consumers);
+  if (o.consumers == 0) {
+    const char* why = "--consumers 0 (sends only: nobody takes the messages)";
+    reject("--consume", r.consume, why);
+    if (r.ack) reject("--ack", "", why);
+    reject("--prefetch", r.prefetch, why);
+    if (o.count > kMaxQueueBytes / o.size)
+      throw UsageError(
+          "--consumers 0 keeps every message queued until the run ends: --count x "
+          "--size must stay within " +
+          std::to_string(kMaxQueueBytes) + " bytes, got " + std::to_string(o.count) + " x " +
+          std::to_string(o.size));
+  }
   if (o.transport == Transport::postbox && o.mode == Mode::throughput && o.subscribers == 0 &&
       bench::stop_markers(o) > kMaxStopMarkers)
     throw UsageError("--consumers: " + std::to_string(o.consumers) + " consumers x pipeline " +
@@ -204,6 +229,21 @@ std::string plural(uint32_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+double fsyncs_per_send(const LogActivity& l) {
+  return l.sends > 0 ? static_cast<double>(l.syncs) / static_cast<double>(l.sends) : 0.0;
+}
+
+/// "  0.071 fsyncs/send (1,234 fsyncs), log ok" for a --durable run; "" otherwise.
+std::string log_text(const Measurement& m) {
+  if (!m.log) return "";
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.3f", fsyncs_per_send(*m.log));
+  std::string s = std::string("  ") + ratio + " fsyncs/send (" + grouped(m.log->syncs) +
+                  (m.log->syncs == 1 ? " fsync" : " fsyncs") + "), log " + m.log->state;
+  if (!m.log->error.empty()) s += " (" + m.log->error + ")";
+  return s;
+}
+
 std::string text_of(const BenchOptions& o, const Measurement& m) {
   std::string s = std::string(transport_name(o.transport)) + "  " + mode_name(o.mode) + "  " +
                   std::to_string(o.size) + " B x " + std::to_string(o.count);
@@ -213,9 +253,10 @@ std::string text_of(const BenchOptions& o, const Measurement& m) {
                                   micros(h.percentile(0.999));
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "  (%.2f s)", m.seconds);
+  if (o.durable) s += "  durable";
   if (o.mode == Mode::pingpong) {
     return s + ":  " + grouped(static_cast<uint64_t>(per_second(m, double(m.messages)))) +
-           " round trips/s  RTT " + percentiles + seconds;
+           " round trips/s  RTT " + percentiles + seconds + log_text(m);
   }
   if (o.transport == Transport::postbox)
     s += "  batch " + std::to_string(o.batch) + " pipeline " + std::to_string(o.pipeline) +
@@ -229,9 +270,12 @@ std::string text_of(const BenchOptions& o, const Measurement& m) {
   }
   char mbps[32];
   std::snprintf(mbps, sizeof mbps, "%.1f MB/s", per_second(m, double(m.messages) * o.size) / 1e6);
+  const std::string rate = grouped(static_cast<uint64_t>(per_second(m, double(m.messages))));
+  if (o.consumers == 0)
+    return s + "  " + plural(o.producers, "producer") + " / no consumers:  " + rate +
+           " acked sends/s  " + mbps + "  ack latency " + percentiles + seconds + log_text(m);
   return s + "  " + plural(o.producers, "producer") + " / " + plural(o.consumers, "consumer") +
-         ":  " + grouped(static_cast<uint64_t>(per_second(m, double(m.messages)))) + " msgs/s  " +
-         mbps + "  latency " + percentiles + seconds;
+         ":  " + rate + " msgs/s  " + mbps + "  latency " + percentiles + seconds + log_text(m);
 }
 
 std::string json_of(const BenchOptions& o, const Measurement& m) {
@@ -272,6 +316,14 @@ std::string json_of(const BenchOptions& o, const Measurement& m) {
     j["latency_us"] = latency;
   }
   if (m.sysv_qbytes) j["msg_qbytes"] = *m.sysv_qbytes;
+  if (o.transport == Transport::postbox) j["durable"] = o.durable;
+  if (m.log) {
+    j["fsyncs"] = m.log->syncs;
+    j["acked_sends"] = m.log->sends;
+    j["fsyncs_per_send"] = fsyncs_per_send(*m.log);
+    j["log_state"] = m.log->state;
+    j["log_error"] = m.log->error;
+  }
   return j.dump();
 }
 
@@ -295,7 +347,9 @@ void add_bench_options(CLI::App& bench) {
   bench.add_option("--pipeline", r.pipeline,
                    "requests in flight per process (push consumers: ACKs; default 8)");
   bench.add_option("--producers", r.producers, "producer processes (default 1)");
-  bench.add_option("--consumers", r.consumers, "consumer processes (default 1)");
+  bench.add_option("--consumers", r.consumers,
+                   "consumer processes (default 1); 0: sends only, measured from the send to "
+                   "its acknowledgement");
   bench.add_option("--consume", r.consume,
                    "how consumers take messages: batch (RECEIVEs of up to --batch, the "
                    "default), receive (one RECEIVE per message, --pipeline in flight) or push "
@@ -306,6 +360,9 @@ void add_bench_options(CLI::App& bench) {
   bench.add_option("--queue", r.queue,
                    "queue to use (default: a fresh bench-<pid>, deleted after); with "
                    "--subscribers, the topic");
+  bench.add_flag("--durable", r.durable,
+                 "declare the run's queues durable; the report adds the broker's fdatasync "
+                 "calls per acknowledged send and the log's state (from STATUS)");
   bench.add_option("--subscribers", r.subscribers,
                    "fan-out: publish to a topic that this many subscribers (push consumers of "
                    "their own temporary queues) each receive in full");

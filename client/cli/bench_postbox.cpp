@@ -80,13 +80,34 @@ std::string base_name(const BenchOptions& o) {
   return o.queue.empty() ? "bench-" + std::to_string(::getpid()) : o.queue;
 }
 
+/// The log's fdatasync count now, from STATUS on a connection of its own.
+uint64_t log_syncs(const BenchOptions& o) {
+  Client c(o.socket, kBenchClientName);
+  return c.status().log.syncs_total;
+}
+
+/// What the log did since `syncs_before` for `sends` acknowledged sends.
+LogActivity log_activity(const BenchOptions& o, uint64_t syncs_before, uint64_t sends) {
+  Client c(o.socket, kBenchClientName);
+  const LogStatus now = c.status().log;
+  return {now.syncs_total - syncs_before, sends, now.state, now.error};
+}
+
 }  // namespace
 
 WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGate& gate,
                                const StartBatch& start, const CheckReply& check) {
   Client c(o.socket, kBenchClientName);
   std::vector<std::string> payloads(o.batch, std::string(o.size, 'p'));
-  std::deque<std::pair<Client::Ticket, std::size_t>> in_flight;
+  struct InFlight {
+    Client::Ticket ticket;
+    std::size_t messages;
+    int64_t sent_ns;
+  };
+  std::deque<InFlight> in_flight;
+  // Sends only: nobody receives, so the latency measured is the producer's,
+  // from the send to its acknowledgement (for a durable queue, past the fsync).
+  const bool ack_latency = o.consumers == 0;
   gate.ready();
   WorkerReport report;
   uint64_t left = messages;
@@ -95,15 +116,20 @@ WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGa
       const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
       const int64_t now = monotonic_ns();
       for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), now);
-      in_flight.emplace_back(start(c, std::span(payloads.data(), n)), n);
+      in_flight.push_back({start(c, std::span(payloads.data(), n)), n, now});
       left -= n;
     }
     // wait() writes the requests buffered above before it reads.
-    Reply r = c.wait(in_flight.front().first);
-    const std::size_t n = in_flight.front().second;
+    Reply r = c.wait(in_flight.front().ticket);
+    const InFlight done = in_flight.front();
     in_flight.pop_front();
     check(r);
-    report.messages += n;
+    report.messages += done.messages;
+    if (ack_latency) {
+      const int64_t now = monotonic_ns();
+      for (std::size_t i = 0; i < done.messages; ++i)
+        record_latency(report.latency, now, done.sent_ns);
+    }
   }
   report.last_ns = monotonic_ns();
   return report;
@@ -125,8 +151,13 @@ Measurement run_postbox_throughput(const BenchOptions& o) {
                          return consume(o, queue, received, g);
                        }});
   }
-  Measurement m = throughput_of(run_workers(std::move(workers)), o.producers);
+  const uint64_t syncs_before = o.durable ? log_syncs(o) : 0;
+  // Sends only: the producers' reports are the measurement.
+  Measurement m =
+      throughput_of(run_workers(std::move(workers)), o.consumers == 0 ? 0 : o.producers);
+  if (o.durable) m.log = log_activity(o, syncs_before, o.count);
   if (markers > 0) queues.drain_stop_markers();
+  if (o.consumers == 0) queues.purge_kept();
   return m;
 }
 
@@ -137,7 +168,11 @@ Measurement run_postbox_pingpong(const BenchOptions& o) {
   std::vector<Worker> workers;
   workers.push_back({"pinger", [&](StartGate& g) { return ping(o, ping_queue, pong_queue, g); }});
   workers.push_back({"ponger", [&](StartGate& g) { return pong(o, ping_queue, pong_queue, g); }});
-  return pingpong_of(run_workers(std::move(workers)), 0);
+  const uint64_t syncs_before = o.durable ? log_syncs(o) : 0;
+  Measurement m = pingpong_of(run_workers(std::move(workers)), 0);
+  // Each round trip is two sends, the ping and its echo.
+  if (o.durable) m.log = log_activity(o, syncs_before, 2 * o.count);
+  return m;
 }
 
 }  // namespace postbox::cli::bench

@@ -10,9 +10,6 @@ namespace postbox::cli::bench {
 
 namespace {
 
-// A queue deep enough for a whole run would need memory for all of it; past
-// this many payload bytes producers block instead, the broker's own default.
-constexpr uint64_t kMaxQueueBytes = 256ull << 20;
 // Bytes a message adds to a SEND or RECEIVE_OK frame besides its payload
 // (PROTOCOL.md 6.1 and 6.4: 20 and 56, rounded up), and a frame's own header
 // and queue name, at most 12 + 256 + 12.
@@ -49,6 +46,14 @@ void check_queue(const BenchOptions& o, const QueueStat& q, uint64_t markers) {
     throw BenchFailure("queue " + quoted(q.name) + " takes messages of at most " +
                        std::to_string(q.max_message_size) + " bytes, --size is " +
                        std::to_string(o.size));
+  if (q.durable != o.durable)
+    throw BenchFailure("queue " + quoted(q.name) +
+                       (q.durable ? " is durable: add --durable, or use another queue"
+                                  : " is not durable: --durable needs a queue declared durable "
+                                    "(or no --queue)"));
+  if (o.consumers == 0 && (q.max_messages < o.count || q.max_bytes < o.count * o.size))
+    throw BenchFailure("queue " + quoted(q.name) + " cannot hold the " + std::to_string(o.count) +
+                       " messages that --consumers 0 leaves queued");
   if (q.max_messages < markers || q.max_bytes < markers * kMarkerSize)
     throw BenchFailure("queue " + quoted(q.name) + " cannot hold the " + std::to_string(markers) +
                        " end markers (8 bytes each) that " + std::to_string(o.consumers) +
@@ -74,6 +79,7 @@ BenchQueues::BenchQueues(const BenchOptions& o, std::vector<std::string> names, 
   q.max_bytes = capped_bytes(messages, o.size) + markers * kMarkerSize;
   q.max_message_size = o.size;
   q.mode = 0600;
+  q.durable = o.durable;
   try {
     for (const std::string& name : names_) {
       if (create(admin, name, q)) continue;
@@ -106,6 +112,12 @@ void BenchQueues::drain_stop_markers() {
     while (!admin.receive_many(name, kStopChunk, r).empty()) {
     }
   }
+}
+
+void BenchQueues::purge_kept() {
+  Client admin(socket_, kBenchClientName);
+  for (const std::string& name : names_)
+    if (std::find(created_.begin(), created_.end(), name) == created_.end()) admin.purge(name);
 }
 
 void BenchQueues::wait_for_no_leases(Client& admin, const std::string& name) {

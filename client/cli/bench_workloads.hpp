@@ -26,6 +26,9 @@ struct BenchOptions {
   uint32_t batch = 64;         ///< messages per SEND and max_count per RECEIVE
   uint32_t pipeline = 8;       ///< requests in flight per process (push consumers: ACKs)
   uint32_t producers = 1;
+  /// 0 (postbox throughput only): sends only, measured at the producers from
+  /// the start to the last acknowledgement; the messages stay queued until
+  /// the run's end (within the queue's byte limit).
   uint32_t consumers = 1;
   /// > 0: fan-out, producers publish to a topic (--queue names it) and this
   /// many subscribers each receive every message (push, per o.ack).
@@ -33,16 +36,29 @@ struct BenchOptions {
   Consume consume = Consume::batch;
   bool ack = false;         ///< consumers lease each message and ack it
   uint32_t prefetch = 256;  ///< push with ack: the consumer's credit
-  std::string queue;        ///< empty: a fresh "bench-<pid>" queue, deleted at the end
-  std::string socket;       ///< the broker's socket
+  /// The run's queues are declared durable; the report adds the broker's
+  /// fdatasync calls per acknowledged send (from STATUS) and the log's state.
+  bool durable = false;
+  std::string queue;   ///< empty: a fresh "bench-<pid>" queue, deleted at the end
+  std::string socket;  ///< the broker's socket
+};
+
+/// What the broker's log did during a --durable run (STATUS before and after).
+struct LogActivity {
+  uint64_t syncs = 0;  ///< fdatasync calls on log files during the run
+  uint64_t sends = 0;  ///< acknowledged sends they are divided by
+  std::string state;   ///< "ok" or "failing" at the end
+  std::string error;   ///< why it is failing
 };
 
 /// What one run measured.
 struct Measurement {
-  double seconds = 0;                   ///< start barrier to the last message received
-  uint64_t messages = 0;                ///< messages received, or round trips completed
-  LatencyHistogram latency;             ///< one-way latency, or round-trip time (pingpong)
+  double seconds = 0;     ///< start barrier to the last message received (sends only: acked)
+  uint64_t messages = 0;  ///< messages received, or round trips completed (sends only: acked)
+  /// One-way latency, round-trip time (pingpong), or send to acknowledgement (sends only).
+  LatencyHistogram latency;
   std::optional<uint64_t> sysv_qbytes;  ///< the SysV queue's msg_qbytes during the run
+  std::optional<LogActivity> log;       ///< with --durable
 };
 
 /// A run that could not be completed; what() is one line naming the cause.
