@@ -1,5 +1,7 @@
 // DECLARE, DELETE, PURGE, STAT, LIST: the administrative requests, with JSON bodies.
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "broker/admin_json.hpp"
@@ -65,6 +67,10 @@ void reply_json(Session& s, const proto::Frame& f, const json& j) {
 /// The stat object with the queue's push consumers (oldest first) and bindings.
 json queue_stat(Session& s, Queue& q) {
   json j = stat_json(q);
+  const uint64_t log_total = s.context().journal.status().bytes;
+  j["log_share"] = log_total == 0
+                       ? 0.0
+                       : static_cast<double>(q.log_state().bytes) / static_cast<double>(log_total);
   j["bindings"] = s.context().store.topics().bindings_of(&q);
   // drop-new differs from reject only for PUBLISH, which version 1 lacks.
   if (s.version() < proto::kVersionJobs &&
@@ -104,7 +110,7 @@ void handle_declare(Session& s, const proto::Frame& f) {
     // Version 1 knows none of the job keys: to it they are unknown keys.
     for (const auto& [key, unused] : body->items()) {
       if (key == "max_deliveries" || key == "dead_letter" || key == "lease_ms" || key == "ttl_ms" ||
-          key == "temporary") {
+          key == "temporary" || key == "durable") {
         return s.reply_error(f.header.request_id, Errc::invalid_argument,
                              "DECLARE: unknown key '" + key + "' (protocol version 2 only)");
       }
@@ -114,6 +120,7 @@ void handle_declare(Session& s, const proto::Frame& f) {
   auto r = s.context().store.declare(spec, s.peer(), realtime_ns());
   if (r.code != Errc::ok) return s.reply_error(f.header.request_id, r.code, r.error);
   if (spec.temporary) s.own_temporary(r.queue->name());
+  s.hold_for(*r.queue);
   reply_json(s, f, {{"created", r.created}, {"queue", queue_stat(s, *r.queue)}});
 }
 
@@ -123,7 +130,10 @@ void handle_delete(Session& s, const proto::Frame& f) {
   if (!q) return;
   if (!may_admin(q->attributes().owner, s.peer()))
     return deny(s, f.header.request_id, "delete", *q);
+  if (!log_writable_or_reply(s, f.header.request_id, *q)) return;
+  const bool durable = q->durable();
   s.context().store.remove(*q);
+  if (durable) s.hold_for_log();
   reply_json(s, f, json::object());
 }
 
@@ -132,7 +142,10 @@ void handle_purge(Session& s, const proto::Frame& f) {
   Queue* q = queue_of(s, f, "PURGE");
   if (!q) return;
   if (!may_admin(q->attributes().owner, s.peer())) return deny(s, f.header.request_id, "purge", *q);
-  reply_json(s, f, {{"purged", q->purge()}});
+  if (!log_writable_or_reply(s, f.header.request_id, *q)) return;
+  const uint64_t purged = q->purge();
+  s.hold_for(*q);
+  reply_json(s, f, {{"purged", purged}});
 }
 
 // STAT {"queue"}
@@ -186,7 +199,10 @@ void handle_move(Session& s, const proto::Frame& f) {
   }
   if (!may_take_or_reply(s, rid, *from, "move from")) return;
   if (!may_write(to->attributes().owner, s.peer())) return deny(s, rid, "move to", *to);
+  if (!log_writable_or_reply(s, rid, *from) || !log_writable_or_reply(s, rid, *to)) return;
   const MoveResult r = s.context().store.move(*from, *to, Selector{type, false}, count);
+  s.hold_for(*from);
+  s.hold_for(*to);
   json reply = {{"moved", r.moved}, {"merged", r.merged}};
   if (r.stopped != Errc::ok) reply["stopped"] = std::string(proto::to_string(r.stopped));
   reply_json(s, f, reply);
@@ -201,9 +217,44 @@ void handle_list(Session& s, const proto::Frame& f) {
     queues.push_back({{"name", q->name()},
                       {"depth", q->depth()},
                       {"bytes", q->bytes()},
-                      {"bindings", s.context().store.topics().count_of(q)}});
+                      {"bindings", s.context().store.topics().count_of(q)},
+                      {"durable", q->durable()}});
   }
-  reply_json(s, f, {{"queues", queues}});
+  const journal::JournalStatus log = s.context().journal.status();
+  reply_json(s, f,
+             {{"queues", queues}, {"log", {{"bytes", log.bytes}, {"segments", log.segments}}}});
+}
+
+// STATUS {}
+void handle_status(Session& s, const proto::Frame& f) {
+  if (!parse_json_body(s, f, "STATUS")) return;
+  Context& ctx = s.context();
+  uint64_t durable = 0;
+  for (Queue* q : ctx.store.all()) durable += q->durable() ? 1 : 0;
+  const journal::JournalStatus log = ctx.journal.status();
+  const journal::JournalOptions& opts = ctx.journal.options();
+  reply_json(s, f,
+             {{"version", ctx.broker_version},
+              {"pid", static_cast<uint64_t>(::getpid())},
+              {"uptime_ms", (steady_ns() - ctx.started_ns) / 1'000'000},
+              {"connections", ctx.connections},
+              {"queues", ctx.store.size()},
+              {"durable_queues", durable},
+              {"log",
+               {{"data_dir", opts.data_dir},
+                {"fsync", std::string(config::to_string(opts.fsync))},
+                {"fsync_interval_ms", opts.fsync_interval_ms},
+                {"segment_size", opts.segment_size},
+                {"bytes", log.bytes},
+                {"segments", log.segments},
+                {"live_bytes", log.live_bytes},
+                {"records_total", log.records_total},
+                {"writes_total", log.writes_total},
+                {"syncs_total", log.syncs_total},
+                {"recovered_messages", log.recovered_messages},
+                {"recovery_ms", log.recovery_ms},
+                {"state", log.failing ? "failing" : "ok"},
+                {"error", log.error}}}});
 }
 
 }  // namespace postbox::broker

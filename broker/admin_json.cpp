@@ -54,6 +54,8 @@ json stat_json(const Queue& q) {
       {"consumers", json::array()},
       {"temporary", a.temporary_owner != 0},
       {"published_total", st.published_total},
+      {"durable", q.durable()},
+      {"log_bytes", q.log_state().bytes},
   };
 }
 
@@ -93,6 +95,9 @@ std::variant<DeclareSpec, std::string> parse_declare(const json& body) {
     } else if (key == "temporary") {
       if (!v.is_boolean()) return std::string("DECLARE: key 'temporary' must be true or false");
       spec.temporary = v.get<bool>();
+    } else if (key == "durable") {
+      if (!v.is_boolean()) return std::string("DECLARE: key 'durable' must be true or false");
+      spec.durable = v.get<bool>();
     } else if (key == "max_messages") {
       if (!take_unsigned(v, "max_messages", spec.max_messages, err)) return err;
     } else if (key == "max_bytes") {

@@ -24,14 +24,22 @@ constexpr auto kShutdownGrace = std::chrono::seconds(3);
 Broker::Broker(config::Config cfg)
     : cfg_(std::move(cfg)),
       io_(1),  // one thread: lets Asio skip its internal locking
+      journal_(io_, journal::JournalOptions{cfg_.data_dir, cfg_.fsync, cfg_.fsync_interval_ms,
+                                            cfg_.segment_size}),
       store_(cfg_.queue_defaults, cfg_.max_frame_size - 256),
       deadlines_(io_),
       queue_timers_(deadlines_),
-      ctx_{io_, store_, deadlines_, cfg_, POSTBOX_VERSION, detached_, {}},
+      ctx_{io_, store_, deadlines_, cfg_, POSTBOX_VERSION, detached_, journal_, {}},
       listener_(io_, cfg_.socket_path, cfg_.socket_mode),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       shutdown_guard_(io_) {
   store_.set_on_schedule([this](Queue& q, uint64_t when) { queue_timers_.schedule(q, when); });
+  ctx_.started_ns = steady_ns();
+  journal_.recover(store_);
+  journal_.set_on_recovered([this] {
+    for (Queue* q : store_.all())
+      if (q->durable()) q->resume();
+  });
   declare_configured_queues();
 }
 
@@ -54,9 +62,12 @@ void Broker::declare_configured_queues() {
     spec.dead_letter = d.dead_letter;
     spec.lease_ms = d.lease_ms;
     spec.ttl_ms = d.ttl_ms;
+    spec.durable = d.durable;
     auto r = store_.declare(spec, self, realtime_ns());
     if (r.code != proto::Errc::ok) {
-      throw StartupError(ExitStatus::config, "configured queue '" + d.name + "': " + r.error);
+      const ExitStatus status =
+          r.code == proto::Errc::storage_error ? ExitStatus::storage : ExitStatus::config;
+      throw StartupError(status, "configured queue '" + d.name + "': " + r.error);
     }
   }
 }
@@ -68,6 +79,7 @@ void Broker::run() {
                listener_.path(), cfg_.queues.size());
   notify_service_manager("READY=1\nSTATUS=serving");
   run_loop();
+  journal_.close();  // what the last sessions' ends logged
   spdlog::info("postboxd stopped");
 }
 
@@ -128,9 +140,11 @@ void Broker::accept(Listener::Socket socket) {
   const uint64_t id = next_session_++;
   auto session = std::make_shared<Session>(ctx_, std::move(socket), id, [this](Session& s) {
     sessions_.erase(s.id());
+    ctx_.connections = sessions_.size();
     if (ctx_.stopping && sessions_.empty()) shutdown_guard_.cancel();
   });
   sessions_.emplace(id, session);
+  ctx_.connections = sessions_.size();
   spdlog::debug("session {} connected: pid {} uid {}", id, session->peer().pid,
                 session->peer().uid);
   session->start();
@@ -143,6 +157,8 @@ void Broker::begin_shutdown() {
   deadlines_.stop();
   // Copy: stopping a session may end it, which erases it from the map.
   for (auto& [id, s] : std::unordered_map(sessions_)) s->stop();
+  // Written and synced now, so the replies that wait on it can go out.
+  journal_.close();
   if (!sessions_.empty()) {
     shutdown_guard_.expires_after(kShutdownGrace);
     shutdown_guard_.async_wait([this](boost::system::error_code ec) {

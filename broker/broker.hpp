@@ -14,6 +14,7 @@
 
 #include "broker/context.hpp"
 #include "broker/deadlines.hpp"
+#include "broker/journal/journal.hpp"
 #include "broker/listener.hpp"
 #include "broker/queue_timers.hpp"
 #include "broker/session.hpp"
@@ -45,6 +46,7 @@ class Broker {
   boost::asio::io_context io_;
   // Before store_: queues unlink their leases from it when they are destroyed.
   DetachedLeases detached_;
+  journal::Journal journal_;
   QueueStore store_;
   Deadlines deadlines_;
   QueueTimers queue_timers_;

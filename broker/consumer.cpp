@@ -29,6 +29,9 @@ Consumer::~Consumer() {
 
 bool Consumer::may_deliver() const {
   if (session_.output_over_limit()) return false;
+  // While the log fails, a durable queue's deliveries could not be logged;
+  // the journal resumes such queues once it writes again.
+  if (queue_.durable() && session_.context().journal.failing()) return false;
   return !ack_ || count() < prefetch_;
 }
 
@@ -58,6 +61,7 @@ void Consumer::deliver(const Message& m, uint32_t payload_size) {
 
 void Consumer::finished(Errc result) {
   if (result == Errc::ok) {
+    session_.hold_for(queue_);  // after take(): the removals or leases are logged
     session_.reply_ready();
     queue_.wait_receive(*this);  // behind the consumers not yet served
     return;

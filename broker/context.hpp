@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "broker/deadlines.hpp"
+#include "broker/journal/journal.hpp"
 #include "broker/lease.hpp"
 #include "broker/store.hpp"
 #include "config/config.hpp"
@@ -29,8 +30,11 @@ struct Context {
   const config::Config& config;
   std::string broker_version;
   DetachedLeases& detached;
+  journal::Journal& journal;
   /// Every push consumer by queue, for STAT.
   std::unordered_multimap<const Queue*, Consumer*> consumers;
+  uint64_t started_ns = 0;   // steady_ns() at start, for STATUS
+  uint64_t connections = 0;  // open sessions
   bool stopping = false;
 };
 

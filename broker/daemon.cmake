@@ -11,6 +11,13 @@ add_library(postbox_broker STATIC
   queue_timers.cpp
   deadlines.cpp
   dispatch.cpp
+  journal/crc32c.cpp
+  journal/journal.cpp
+  journal/queue_record.cpp
+  journal/record.cpp
+  journal/recovery.cpp
+  journal/segment.cpp
+  journal/syncer.cpp
   listener.cpp
   logging.cpp
   receive_handler.cpp

@@ -64,7 +64,9 @@ void dispatch(Session& s, const proto::Frame& f) {
     case Kind::publish:
       if (v2) return handle_publish(s, f);
       break;
-    case Kind::status:  // not served yet: an unknown kind until the broker's log lands
+    case Kind::status:
+      if (v2) return handle_status(s, f);
+      break;
     case Kind::deliver:
     case Kind::error:
       break;
@@ -98,6 +100,17 @@ Queue* find_queue_or_reply(Session& s, uint32_t rid, std::string_view name) {
   Queue* q = s.context().store.find(name);
   if (!q) s.reply_error(rid, Errc::no_such_queue, "no such queue '" + shown(name) + "'");
   return q;
+}
+
+std::string log_failing_text(Session& s, const Queue& q) {
+  return quoted_queue(q.name()) + " is durable and its log cannot be written (" +
+         s.context().journal.error() + "); nothing was changed";
+}
+
+bool log_writable_or_reply(Session& s, uint32_t rid, const Queue& q) {
+  if (!q.durable() || !s.context().journal.failing()) return true;
+  s.reply_error(rid, Errc::storage_error, log_failing_text(s, q));
+  return false;
 }
 
 bool may_take_or_reply(Session& s, uint32_t rid, const Queue& q, std::string_view action) {

@@ -13,6 +13,7 @@ enum class ExitStatus : int {
   config = 3,         // unreadable or invalid configuration
   socket_in_use = 4,  // another broker is listening on the socket
   socket_error = 5,   // the socket could not be created (path, permissions)
+  storage = 6,        // the durable log could not be opened or recovered, or an fdatasync failed
 };
 
 /// Thrown while starting; main() prints what() on one line and exits with `status`.

@@ -27,6 +27,14 @@ void handle_bind(Session& s, const proto::Frame& f);
 void handle_unbind(Session& s, const proto::Frame& f);
 void handle_bindings(Session& s, const proto::Frame& f);
 void handle_publish(Session& s, const proto::Frame& f);
+void handle_status(Session& s, const proto::Frame& f);
+
+/// Whether a change to `q` can be kept now: true unless `q` is durable and
+/// the journal cannot be written, in which case it answers storage_error
+/// naming the queue and the write error, and returns false.
+bool log_writable_or_reply(Session& s, uint32_t request_id, const Queue& q);
+/// The storage_error text for `q` while the journal is failing.
+std::string log_failing_text(Session& s, const Queue& q);
 
 /// Finds a queue by name for a request, or answers with invalid_argument
 /// (bad name) / no_such_queue and returns nullptr.

@@ -22,6 +22,9 @@ struct Flags {
   std::optional<std::string> config_file;
   std::optional<std::string> socket;
   std::optional<std::string> data_dir;
+  std::optional<std::string> fsync;
+  std::optional<uint32_t> fsync_interval_ms;
+  std::optional<uint64_t> segment_size;
   std::optional<std::string> log_level;
   std::optional<uint32_t> spin_us;
 };
@@ -31,6 +34,16 @@ postbox::config::Config load_config(const Flags& f) {
   if (f.config_file) c = postbox::config::load_file(*f.config_file);
   if (f.socket) c.socket_path = *f.socket;
   if (f.data_dir) c.data_dir = *f.data_dir;
+  if (f.fsync) {
+    auto policy = postbox::config::parse_fsync(*f.fsync);
+    if (!policy) {
+      throw postbox::config::ConfigError("--fsync: expected always, interval or never, got '" +
+                                         *f.fsync + "'");
+    }
+    c.fsync = *policy;
+  }
+  if (f.fsync_interval_ms) c.fsync_interval_ms = *f.fsync_interval_ms;
+  if (f.segment_size) c.segment_size = *f.segment_size;
   if (f.log_level) c.log_level = *f.log_level;
   if (f.spin_us) c.spin_us = *f.spin_us;
   if (c.socket_path.empty()) c.socket_path = postbox::config::default_socket_path();
@@ -53,6 +66,12 @@ int main(int argc, char** argv) {
   app.add_option("--config", flags.config_file, "JSON configuration file (comments allowed)");
   app.add_option("--socket", flags.socket, "Unix socket path (overrides the file)");
   app.add_option("--data-dir", flags.data_dir, "directory for durable queues");
+  app.add_option("--fsync", flags.fsync,
+                 "when durable changes reach the disk: always (default), interval, never");
+  app.add_option("--fsync-interval-ms", flags.fsync_interval_ms,
+                 "with --fsync interval: fdatasync this often (default 1000)");
+  app.add_option("--segment-size", flags.segment_size,
+                 "bytes per durable log segment (default 64 MiB)");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical, off");
   app.add_option("--spin-us", flags.spin_us,
                  "busy-poll this many µs after activity before blocking");

@@ -30,6 +30,7 @@ struct Message {
   MessageState state = MessageState::ready;
   uint32_t sender_pid = 0;
   uint32_t sender_uid = 0;
+  uint32_t log_segment = 0;      // durable queues: the journal segment of its latest ADD; 0 = none
   uint64_t enqueue_time_ns = 0;  // CLOCK_REALTIME
   uint32_t delivery_count = 0;
   uint32_t props_size = 0;

@@ -81,6 +81,11 @@ class MessageIndex {
     return clear();
   }
   uint64_t clear() noexcept;
+  /// Calls f(Message&) for every message, in arrival order; f must not change the index.
+  template <class F>
+  void for_each(F&& f) {
+    for (Message& m : arrival_) f(m);
+  }
 
   /// The message a receive with `s` takes now, or nullptr: O(log n).
   Message* select(const Selector& s) noexcept;

@@ -160,7 +160,8 @@ uint64_t Queue::Impl::admit(Batch& b, const Credentials& who) {
       }
     }
     if (m->key_size > 0) keys.emplace(m->dedup_key(), m.get());
-    place(std::move(m), now);
+    Message* placed = place(std::move(m), now);
+    if (log && placed) log->added(self, *placed);
   }
   b.messages.clear();
   b.payload_bytes = 0;
@@ -177,12 +178,14 @@ bool Queue::Impl::merge_duplicate(Message& incoming, Message& held) {
   if (!raise && !sooner) return false;
   if (held.state == MessageState::leased) {
     held.priority = std::max(held.priority, incoming.priority);  // applies when it returns
+    if (log) log->updated(self, held);
     return true;
   }
   MessagePtr m = unlink_held(held);
   m->priority = std::max(m->priority, incoming.priority);
   if (sooner) m->due_ns = incoming.due_ns;
-  place(std::move(m), services.now_ns());
+  Message* placed = place(std::move(m), services.now_ns());
+  if (log && placed) log->updated(self, *placed);
   return true;
 }
 
@@ -435,8 +438,15 @@ void Queue::cancel(ReceiveWaiter& w) {
 
 uint64_t Queue::purge() {
   uint64_t n = impl_->index.depth() + impl_->delayed_count;
-  while (Message* m = impl_->index.oldest()) impl_->destroy(*m);
-  while (!impl_->delayed.empty()) impl_->destroy(*impl_->delayed.begin());
+  // One PURGE record covers them all (replayed as "all that are not leased").
+  auto discard = [this](Message& m) {
+    impl_->forget_key(m);
+    if (impl_->log) impl_->log->forgotten(*this, m);
+    impl_->unlink_held(m).reset();
+  };
+  while (Message* m = impl_->index.oldest()) discard(*m);
+  while (!impl_->delayed.empty()) discard(*impl_->delayed.begin());
+  if (impl_->log && n > 0) impl_->log->purged(*this);
   impl_->counters.purged_total += n;
   impl_->settle();
   impl_->reschedule();
@@ -475,6 +485,21 @@ QueueStats Queue::stats() const {
     if (uint64_t n = impl_->index.depth_at(static_cast<uint8_t>(p))) s.depth_per_priority[p] = n;
   }
   return s;
+}
+
+void Queue::set_log(MessageLog* log) noexcept {
+  impl_->log = log;
+}
+
+void Queue::for_each_message(const std::function<void(Message&)>& f) {
+  // Collected first: f may not change the indexes, but iterating three
+  // intrusive sets while the caller re-logs is simplest done on a snapshot.
+  std::vector<Message*> all;
+  all.reserve(impl_->held_count());
+  impl_->index.for_each([&all](Message& m) { all.push_back(&m); });
+  for (Message& m : impl_->delayed) all.push_back(&m);
+  for (Message& m : impl_->leases) all.push_back(&m);
+  for (Message* m : all) f(*m);
 }
 
 uint64_t Queue::depth() const noexcept {

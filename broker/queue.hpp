@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "credentials.hpp"
 #include "lease.hpp"
 #include "message.hpp"
+#include "message_log.hpp"
 #include "permissions.hpp"
 #include "proto/errc.hpp"
 #include "selector.hpp"
@@ -283,12 +285,32 @@ class Queue {
   uint64_t depth() const noexcept;  // ready messages
   uint64_t bytes() const noexcept;  // their payload bytes
 
+  // --- Durability (broker/journal). A durable queue reports every change of
+  // its messages to its log, set once when the queue is created or recovered.
+  bool durable() const noexcept { return attrs_.limits.durable; }
+  void set_log(MessageLog* log) noexcept;
+  /// The journal's bookkeeping for this queue: its number in the records and
+  /// the bytes of the records that hold its messages now.
+  struct LogState {
+    uint32_t id = 0;
+    uint64_t bytes = 0;
+  };
+  LogState& log_state() noexcept { return log_state_; }
+  const LogState& log_state() const noexcept { return log_state_; }
+  /// Recovery: takes a message as the journal had it (id, counts, times
+  /// kept); one that was leased comes back as a returned lease would. Not logged
+  /// as new, but a change recovery causes (expiry, a returned lease) is.
+  void recover(MessagePtr m, bool was_leased);
+  /// Every message held (ready, delayed, leased), in no particular order.
+  void for_each_message(const std::function<void(Message&)>& f);
+
  private:
   // Implementation state lives in queue.cpp's Impl, keeping the indexes'
   // template machinery out of every includer.
   struct Impl;
   std::string name_;
   QueueAttributes attrs_;
+  LogState log_state_;
   std::unique_ptr<Impl> impl_;
 };
 

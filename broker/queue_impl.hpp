@@ -83,14 +83,16 @@ struct Queue::Impl {
 
   // --- where messages live (queue_jobs.cpp)
   /// Places a message that is in no index: delayed if due later, else ready.
-  void place(MessagePtr m, uint64_t now);
+  /// Returns it, or nullptr when it expired and left (dead-lettered).
+  Message* place(MessagePtr m, uint64_t now);
   /// Unlinks a ready or delayed message from everything and hands it back.
   MessagePtr unlink_held(Message& m) noexcept;
   /// Unlinks a leased message from the lease indexes and its holder.
   MessagePtr end_lease(Message& m) noexcept;
   /// Removes a ready or delayed message for good.
-  void destroy(Message& m) noexcept {
+  void destroy(Message& m) {
     forget_key(m);
+    if (log) log->removed(self, m);
     unlink_held(m).reset();
   }
   /// Drops m's dedup key (it is leaving the queue).
@@ -109,7 +111,8 @@ struct Queue::Impl {
   Queue& self;
   uint64_t& next_id;
   QueueServices& services;
-  MessageIndex index;  // ready messages
+  MessageLog* log = nullptr;  // durable queues only
+  MessageIndex index;         // ready messages
   DelaySet delayed;
   uint64_t delayed_count = 0;
   uint64_t delayed_bytes = 0;

@@ -44,22 +44,24 @@ Queue::Impl::~Impl() {
 // Where messages live
 // =========================================================================
 
-void Queue::Impl::place(MessagePtr m, uint64_t now) {
+Message* Queue::Impl::place(MessagePtr m, uint64_t now) {
   if (m->expires_ns != 0 && m->expires_ns <= now) {
     ++counters.expired_total;
     dead_letter(std::move(m), DeathReason::expired);
-    return;
+    return nullptr;
   }
+  Message* placed = m.get();
   if (m->expires_ns != 0) expiring.insert(*m);
   if (m->due_ns > now) {
     m->state = MessageState::delayed;
     ++delayed_count;
     delayed_bytes += m->payload_size();
     delayed.insert(*m.release());
-    return;
+    return placed;
   }
   m->due_ns = 0;
   index.insert(std::move(m));
+  return placed;
 }
 
 MessagePtr Queue::Impl::unlink_held(Message& m) noexcept {
@@ -93,6 +95,7 @@ void Queue::Impl::lease(Message& m, const ReceiveSpec& spec, uint64_t now) {
   m.holder->link(m);
   ++leased_count;
   leased_bytes += m.payload_size();
+  if (log) log->leased(self, m);
 }
 
 MessagePtr Queue::Impl::end_lease(Message& m) noexcept {
@@ -111,6 +114,7 @@ MessagePtr Queue::Impl::end_lease(Message& m) noexcept {
 
 void Queue::Impl::dead_letter(MessagePtr m, DeathReason why) {
   forget_key(*m);
+  if (log) log->removed(self, *m);  // before its history changes it
   if (limits().dead_letter.empty()) {
     ++counters.discarded_total;
     return;
@@ -141,7 +145,8 @@ void Queue::Impl::requeue(MessagePtr m, uint32_t delay_ms, uint64_t now) {
     return;
   }
   m->due_ns = delay_ms != 0 ? now + uint64_t{delay_ms} * kNsPerMs : 0;
-  place(std::move(m), now);
+  Message* placed = place(std::move(m), now);
+  if (log && placed) log->updated(self, *placed);
 }
 
 bool Queue::Impl::process_due(uint64_t now) {
@@ -185,6 +190,7 @@ void Queue::Impl::changed() {
 void Queue::ack(Message& m, bool serve) {
   MessagePtr done = impl_->end_lease(m);
   impl_->forget_key(*done);
+  if (impl_->log) impl_->log->removed(*this, *done);
   ++impl_->counters.acked_total;
   done.reset();
   if (serve) impl_->changed();  // room for blocked senders
@@ -242,6 +248,7 @@ MessagePtr Queue::extract(const Selector& s) {
   Message* m = impl_->index.select(s);
   if (!m) return nullptr;
   impl_->forget_key(*m);
+  if (impl_->log) impl_->log->removed(*this, *m);
   ++impl_->counters.moved_out_total;
   return impl_->unlink_held(*m);
 }
@@ -249,7 +256,19 @@ MessagePtr Queue::extract(const Selector& s) {
 void Queue::restore(MessagePtr m) {
   --impl_->counters.moved_out_total;
   if (m->key_size > 0) impl_->keys.emplace(m->dedup_key(), m.get());
-  impl_->place(std::move(m), impl_->services.now_ns());
+  Message* placed = impl_->place(std::move(m), impl_->services.now_ns());
+  if (impl_->log && placed) impl_->log->added(*this, *placed);
+  impl_->reschedule();
+}
+
+void Queue::recover(MessagePtr m, bool was_leased) {
+  const uint64_t now = impl_->services.now_ns();
+  if (m->key_size > 0) impl_->keys.emplace(m->dedup_key(), m.get());
+  if (was_leased) {
+    impl_->requeue(std::move(m), 0, now);  // logs the lease's end
+  } else {
+    impl_->place(std::move(m), now);
+  }
   impl_->reschedule();
 }
 

@@ -78,9 +78,10 @@ class PendingReceive final : public ReceiveWaiter, public Deadline, public Pendi
 
   void deliver(const Message& m, uint32_t payload_size) override { reply_.add(m, payload_size); }
   void finished(Errc result) override {
-    if (result == Errc::ok && reply_.count() > 0)
+    if (result == Errc::ok && reply_.count() > 0) {
+      if (!spec.peek) session_.hold_for(queue_);  // what it took is logged now
       reply_.finish();
-    else
+    } else
       reply_receive_error(session_, rid_, queue_, result, spec, 0);
     done();
   }
@@ -89,7 +90,11 @@ class PendingReceive final : public ReceiveWaiter, public Deadline, public Pendi
     reply_receive_error(session_, rid_, queue_, Errc::no_message, spec, timeout_ms_);
     done();
   }
-  bool may_deliver() const override { return !session_.output_over_limit(); }
+  bool may_deliver() const override {
+    // As for consumers: a durable queue's deliveries wait for the log to write again.
+    if (!spec.peek && queue_.durable() && session_.context().journal.failing()) return false;
+    return !session_.output_over_limit();
+  }
   Queue& queue() noexcept override { return queue_; }
   void detach() noexcept override { static_cast<ReceiveWaiter&>(*this).unlink(); }
   void answer(Errc code) override {
@@ -144,9 +149,13 @@ void handle_receive(Session& s, const proto::Frame& f) {
     spec.lease_ms = req->lease_ms;
   }
 
+  if (!spec.peek && !log_writable_or_reply(s, rid, *q)) return;
   ImmediateDelivery out(s, rid);
   const Errc code = q->receive(spec, s.peer(), out);
-  if (code == Errc::ok) return;  // batch_done() finished the reply
+  if (code == Errc::ok) {
+    if (!spec.peek) s.hold_for(*q);  // what it took is logged now
+    return;                          // batch_done() finished the reply
+  }
   if (code != Errc::no_message || req->timeout_ms == 0 || s.context().stopping) {
     return reply_receive_error(s, rid, *q, code, spec, 0);
   }

@@ -58,9 +58,10 @@ class PendingSend final : public SendWaiter, public Deadline, public Pending {
   }
 
   void finished(Errc result, uint64_t first_id, uint32_t count) override {
-    if (result == Errc::ok)
+    if (result == Errc::ok) {
+      session_.hold_for(queue_);
       reply_sent(session_, rid_, first_id, count, batch.duplicates);
-    else
+    } else
       reply_send_error(session_, rid_, queue_, result, batch);
     done();
   }
@@ -111,6 +112,7 @@ void handle_send(Session& s, const proto::Frame& f) {
                          "permission denied: uid " + std::to_string(s.peer().uid) +
                              " may not send to " + quoted_queue(h.queue));
   }
+  if (!log_writable_or_reply(s, rid, *q)) return;
   Errc problem_code = Errc::ok;
   std::string problem;
   Batch batch = build_batch(s, f.body, q, problem_code, problem);
@@ -119,7 +121,10 @@ void handle_send(Session& s, const proto::Frame& f) {
   uint64_t first_id = 0;
   const uint32_t count = static_cast<uint32_t>(batch.messages.size());
   const Errc code = q->send(batch, s.peer(), first_id);
-  if (code == Errc::ok) return reply_sent(s, rid, first_id, count, batch.duplicates);
+  if (code == Errc::ok) {
+    s.hold_for(*q);
+    return reply_sent(s, rid, first_id, count, batch.duplicates);
+  }
   if (code != Errc::queue_full || h.timeout_ms == 0 || s.context().stopping) {
     return reply_send_error(s, rid, *q, code, batch);
   }

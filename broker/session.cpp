@@ -153,6 +153,18 @@ void Session::reply_ready() {
 
 void Session::do_write() {
   if (writing_active_ || out_.empty() || ended_) return;
+  if (hold_until_ > ctx_.journal.durable_seq()) {
+    if (!hold_waiting_) {
+      hold_waiting_ = true;
+      ctx_.journal.when_durable(hold_until_, [w = weak_from_this()] {
+        if (auto self = w.lock()) {
+          self->hold_waiting_ = false;
+          self->do_write();
+        }
+      });
+    }
+    return;
+  }
   std::swap(out_, writing_);
   ++out_epoch_;
   writing_active_ = true;

@@ -66,6 +66,13 @@ class Session : public std::enable_shared_from_this<Session> {
   /// outside a read (from another session's send), so the write is scheduled.
   std::vector<std::byte>& output() noexcept { return out_; }
   void reply_ready();
+  /// The reply just encoded reports a change to `q`: if `q` is durable, this
+  /// connection's output waits until the journal has that change on disk.
+  void hold_for(const Queue& q) noexcept {
+    if (q.durable()) hold_for_log();
+  }
+  /// The same when the queue is gone (DELETE of a durable queue).
+  void hold_for_log() noexcept { hold_until_ = ctx_.journal.appended_seq(); }
   /// Encodes an ERROR reply.
   void reply_error(uint32_t request_id, proto::Errc code, std::string_view message);
   /// Answers with protocol_error and closes once the reply is written.
@@ -151,6 +158,8 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionLeases leases_;
   std::vector<std::string> temporaries_;  // by name: someone may have deleted one already
   uint64_t out_epoch_ = 1;
+  uint64_t hold_until_ = 0;  // journal sequence the output waits for (hold_for)
+  bool hold_waiting_ = false;
   uint16_t version_ = 1;
   bool greeted_ = false;
   bool reading_ = false;

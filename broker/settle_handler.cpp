@@ -36,6 +36,13 @@ void handle_settle(Session& s, const proto::Frame& f) {
   // Every lease first, then each queue touched serves its waiters once: a
   // consumer acking a batch gets its credit back in one delivery, not one per tag.
   std::vector<Queue*> touched;
+  if (kind != Kind::touch && s.context().journal.failing()) {
+    // All or nothing: refused before any lease is settled.
+    for (uint32_t i = 0; i < req->count(); ++i) {
+      Message* m = s.find_lease(req->tag_at(i));
+      if (m && !log_writable_or_reply(s, f.header.request_id, *m->leased_from)) return;
+    }
+  }
   for (uint32_t i = 0; i < req->count(); ++i) {
     const uint64_t tag = req->tag_at(i);
     Message* m = s.find_lease(tag);
@@ -63,7 +70,10 @@ void handle_settle(Session& s, const proto::Frame& f) {
   }
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  for (Queue* q : touched) q->resume();
+  for (Queue* q : touched) {
+    q->resume();
+    s.hold_for(*q);
+  }
   proto::encode(kind, reply, s.output(), f.header.request_id);
 }
 

@@ -46,6 +46,7 @@ config::QueueLimits merged(const DeclareSpec& spec, config::QueueLimits base) {
   if (spec.dead_letter) base.dead_letter = *spec.dead_letter;
   if (spec.lease_ms) base.lease_ms = *spec.lease_ms;
   if (spec.ttl_ms) base.ttl_ms = *spec.ttl_ms;
+  if (spec.durable) base.durable = *spec.durable;
   return base;
 }
 
@@ -76,7 +77,7 @@ bool same_limits(const config::QueueLimits& a, const config::QueueLimits& b) noe
   return a.max_messages == b.max_messages && a.max_bytes == b.max_bytes &&
          a.max_message_size == b.max_message_size && a.mode == b.mode && a.overflow == b.overflow &&
          a.max_deliveries == b.max_deliveries && a.dead_letter == b.dead_letter &&
-         a.lease_ms == b.lease_ms && a.ttl_ms == b.ttl_ms;
+         a.lease_ms == b.lease_ms && a.ttl_ms == b.ttl_ms && a.durable == b.durable;
 }
 
 }  // namespace
@@ -124,9 +125,28 @@ DeclareResult QueueStore::declare(const DeclareSpec& spec_in, const Credentials&
   config::QueueLimits base = existing ? existing->attributes().limits : defaults_;
   // The default dead-letter queue itself has none unless it asks for one.
   if (!existing && base.dead_letter == spec.name) base.dead_letter.clear();
+  // A temporary queue ends with its connection: the default does not make it durable.
+  if (!existing && spec.temporary_for != 0) base.durable = false;
   const config::QueueLimits wanted = merged(spec, base);
   if (std::string why = invalid_limits(spec.name, wanted, ceiling_); !why.empty()) {
     return failure(Errc::invalid_argument, std::move(why));
+  }
+  if (wanted.durable && spec.temporary_for != 0) {
+    return failure(Errc::invalid_argument,
+                   "queue '" + spec.name + "': a temporary queue cannot be durable");
+  }
+  if (existing && wanted.durable != existing->attributes().limits.durable) {
+    return failure(Errc::invalid_argument, "queue '" + spec.name + "' exists and is " +
+                                               (existing->durable() ? "durable" : "not durable") +
+                                               ": durability is fixed when a queue is created");
+  }
+  // Creating or changing a durable queue writes a record; opening one does not.
+  if (wanted.durable && (!existing || !same_limits(wanted, existing->attributes().limits))) {
+    std::string why = log_ ? log_->writable() : "no durable log is configured";
+    if (!why.empty()) {
+      return failure(Errc::storage_error,
+                     "queue '" + spec.name + "': cannot be logged: " + std::move(why));
+    }
   }
 
   if (!existing) {
@@ -136,6 +156,10 @@ DeclareResult QueueStore::declare(const DeclareSpec& spec_in, const Credentials&
     r.queue = q.get();
     r.created = true;
     queues_.emplace(spec.name, std::move(q));
+    if (wanted.durable) {
+      r.queue->set_log(log_);
+      log_->queue_declared(*r.queue);
+    }
     return r;
   }
 
@@ -159,6 +183,7 @@ DeclareResult QueueStore::declare(const DeclareSpec& spec_in, const Credentials&
     changed.limits = wanted;
     changed.owner.mode = wanted.mode;
     existing->set_attributes(changed);
+    if (existing->durable()) log_->queue_declared(*existing);
   }
   DeclareResult r;
   r.queue = existing;
@@ -177,7 +202,18 @@ void QueueStore::remove(Queue& q) {
   std::unique_ptr<Queue> doomed = std::move(it->second);
   queues_.erase(it);
   topics_.unbind_all(doomed.get());
+  if (doomed->durable() && log_) log_->queue_dropped(*doomed);
   doomed->close();
+}
+
+Queue* QueueStore::restore_queue(const std::string& name, const QueueAttributes& attrs,
+                                 uint64_t created_ns) {
+  if (!valid_queue_name(name) || queues_.contains(name)) return nullptr;
+  auto q = std::make_unique<Queue>(name, attrs, next_id_, created_ns, this);
+  Queue* raw = q.get();
+  queues_.emplace(name, std::move(q));
+  raw->set_log(log_);
+  return raw;
 }
 
 bool QueueStore::dead_letter(Queue& from, MessagePtr& m, DeathReason) {

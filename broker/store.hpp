@@ -34,6 +34,8 @@ struct DeclareSpec {
   std::optional<std::string> dead_letter;
   std::optional<uint32_t> lease_ms;
   std::optional<uint64_t> ttl_ms;
+  /// Kept in the journal; fixed when the queue is created.
+  std::optional<bool> durable;
   /// A new queue owned by this connection (session id): deleted when it ends.
   /// With an empty name the store picks one ("tmp.<session>.<n>").
   uint64_t temporary_for = 0;
@@ -93,6 +95,19 @@ class QueueStore final : public QueueServices {
   /// Where schedule() goes (the broker's timer); unset: nowhere.
   void set_on_schedule(std::function<void(Queue&, uint64_t)> f) { on_schedule_ = std::move(f); }
   uint32_t message_size_ceiling() const noexcept { return ceiling_; }
+
+  // --- Durability. The journal every durable queue reports to; unset, no
+  // queue can be durable (DECLARE fails with storage_error).
+  void set_log(MessageLog* log) noexcept { log_ = log; }
+  MessageLog* log() const noexcept { return log_; }
+  /// Recovery: creates a durable queue as the journal had it (no permission
+  /// checks); nullptr if the name is taken or invalid.
+  Queue* restore_queue(const std::string& name, const QueueAttributes& attrs, uint64_t created_ns);
+  /// The id the next message gets; recovery raises it past every id it saw.
+  uint64_t next_id() const noexcept { return next_id_; }
+  void raise_next_id(uint64_t at_least) noexcept {
+    if (at_least > next_id_) next_id_ = at_least;
+  }
   const config::QueueLimits& defaults() const noexcept { return defaults_; }
 
  private:
@@ -109,6 +124,7 @@ class QueueStore final : public QueueServices {
   TopicTrie<Queue*> topics_;
   TopicCounters topic_counters_;
   std::function<void(Queue&, uint64_t)> on_schedule_;
+  MessageLog* log_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Queue>, Hash, std::equal_to<>> queues_;
 };
 

@@ -128,6 +128,7 @@ void handle_publish(Session& s, const proto::Frame& f) {
   // under drop-new only loses its own copy.
   std::vector<Queue*> full_dropping;
   for (Queue* q : targets) {
+    if (!log_writable_or_reply(s, rid, *q)) return;  // nothing published
     const Errc refused = q->check_send(batch);
     if (refused == Errc::ok) continue;
     if (refused == Errc::queue_full &&
@@ -165,6 +166,7 @@ void handle_publish(Session& s, const proto::Frame& f) {
     const std::size_t n = copy.messages.size();
     if (targets[i]->send(copy, s.peer(), first) != Errc::ok) continue;
     targets[i]->count_publication(n, /*dropped=*/false);
+    s.hold_for(*targets[i]);
     ++out.queues;
   }
   auto& c = store.topic_counters();

@@ -76,6 +76,25 @@ std::optional<Overflow> parse_overflow(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+std::string_view to_string(Fsync f) noexcept {
+  switch (f) {
+    case Fsync::always:
+      return "always";
+    case Fsync::interval:
+      return "interval";
+    case Fsync::never:
+      return "never";
+  }
+  return "unknown";
+}
+
+std::optional<Fsync> parse_fsync(std::string_view s) noexcept {
+  for (auto f : {Fsync::always, Fsync::interval, Fsync::never}) {
+    if (s == to_string(f)) return f;
+  }
+  return std::nullopt;
+}
+
 Config load_file(const std::string& path, Config base) {
   return load_string(read_file(path), path, std::move(base));
 }

@@ -17,6 +17,17 @@ enum class Overflow { reject, drop_new, drop_oldest, drop_lowest_priority };
 std::string_view to_string(Overflow o) noexcept;
 std::optional<Overflow> parse_overflow(std::string_view s) noexcept;
 
+/// When the durable log is flushed to disk (config key "fsync").
+///   always:   a change to a durable queue is acknowledged after fdatasync
+///             (group commit: one sync covers every record written meanwhile);
+///   interval: after write(), with an fdatasync every fsync_interval_ms
+///             (a crash of postboxd loses nothing acknowledged, a power loss
+///             at most that interval);
+///   never:    after write(); the kernel flushes when it likes.
+enum class Fsync { always, interval, never };
+std::string_view to_string(Fsync f) noexcept;
+std::optional<Fsync> parse_fsync(std::string_view s) noexcept;
+
 /// Limits and mode of a queue; also the defaults for queues declared without them.
 struct QueueLimits {
   uint64_t max_messages = 1u << 20;      // our default, far above SysV's MSGMNB/MSGMAX
@@ -29,6 +40,7 @@ struct QueueLimits {
   std::string dead_letter;      // dead-letter queue's name; empty = none (discard)
   uint32_t lease_ms = 30000;    // default lease of an ack-mode receive (beanstalkd's TTR)
   uint64_t ttl_ms = 0;          // default message TTL; 0 = none
+  bool durable = false;         // kept in the log across restarts (never for temporary queues)
 };
 
 /// A queue to declare at start-up (config key "queues").
@@ -43,13 +55,17 @@ struct QueueDecl {
   std::optional<std::string> dead_letter;
   std::optional<uint32_t> lease_ms;
   std::optional<uint64_t> ttl_ms;
+  std::optional<bool> durable;
 };
 
 struct Config {
-  std::string socket_path;         // empty: paths::default_socket_path()
-  uint32_t socket_mode = 0666;     // queues carry their own permissions
-  std::string data_dir;            // empty: paths::default_data_dir()
-  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string socket_path;      // empty: paths::default_socket_path()
+  uint32_t socket_mode = 0666;  // queues carry their own permissions
+  std::string data_dir;         // empty: paths::default_data_dir()
+  Fsync fsync = Fsync::always;
+  uint32_t fsync_interval_ms = 1000;    // for Fsync::interval
+  uint64_t segment_size = 64ull << 20;  // a log segment is sealed once it reaches this size
+  std::string log_level = "info";       // trace, debug, info, warn, error, critical, off
   QueueLimits queue_defaults;
   uint32_t max_connections = 1024;
   uint32_t max_frame_size = 16u << 20;        // largest frame body accepted

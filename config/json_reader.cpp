@@ -23,15 +23,18 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::array<std::string_view, 10> kTopKeys{
-    "socket",          "socket_mode",    "data_dir",           "log_level", "queue_defaults",
-    "max_connections", "max_frame_size", "max_pending_output", "spin_us",   "queues"};
-constexpr std::array<std::string_view, 9> kLimitKeys{
-    "max_messages",   "max_bytes",   "max_message_size", "mode",  "overflow",
-    "max_deliveries", "dead_letter", "lease_ms",         "ttl_ms"};
-constexpr std::array<std::string_view, 10> kQueueKeys{
-    "name",     "max_messages",   "max_bytes",   "max_message_size", "mode",
-    "overflow", "max_deliveries", "dead_letter", "lease_ms",         "ttl_ms"};
+constexpr std::array<std::string_view, 13> kTopKeys{
+    "socket",         "socket_mode",        "data_dir",
+    "fsync",          "fsync_interval_ms",  "segment_size",
+    "log_level",      "queue_defaults",     "max_connections",
+    "max_frame_size", "max_pending_output", "spin_us",
+    "queues"};
+constexpr std::array<std::string_view, 10> kLimitKeys{
+    "max_messages",   "max_bytes",   "max_message_size", "mode",   "overflow",
+    "max_deliveries", "dead_letter", "lease_ms",         "ttl_ms", "durable"};
+constexpr std::array<std::string_view, 11> kQueueKeys{
+    "name",           "max_messages", "max_bytes", "max_message_size", "mode",   "overflow",
+    "max_deliveries", "dead_letter",  "lease_ms",  "ttl_ms",           "durable"};
 
 /// The value as JSON text, cut short.
 std::string describe(const Json& v) {
@@ -110,6 +113,18 @@ Overflow read_overflow(const Json& v, const std::string& path) {
   fail(path, "one of reject, drop-new, drop-oldest, drop-lowest-priority", v);
 }
 
+bool read_bool(const Json& v, const std::string& path) {
+  if (!v.is_boolean()) fail(path, "true or false", v);
+  return v.get<bool>();
+}
+
+Fsync read_fsync(const Json& v, const std::string& path) {
+  if (v.is_string()) {
+    if (auto f = parse_fsync(v.get_ref<const std::string&>())) return *f;
+  }
+  fail(path, "one of always, interval, never", v);
+}
+
 /// "" (none) or a valid queue name. Whether it names the queue itself is a rule
 /// across keys (the name, or queue_defaults), left to check_rules().
 std::string read_dead_letter(const Json& v, const std::string& path) {
@@ -167,6 +182,7 @@ void read_limits(const Json& obj, const std::string& path, QueueLimits& l) {
   if (auto* v = find(obj, "dead_letter")) l.dead_letter = read_dead_letter(*v, p + "dead_letter");
   if (auto* v = find(obj, "lease_ms")) l.lease_ms = read_u32(*v, p + "lease_ms", kLeaseRange);
   if (auto* v = find(obj, "ttl_ms")) l.ttl_ms = read_uint(*v, p + "ttl_ms", kTtlRange);
+  if (auto* v = find(obj, "durable")) l.durable = read_bool(*v, p + "durable");
 }
 
 QueueDecl read_queue(const Json& obj, const std::string& path) {
@@ -191,6 +207,7 @@ QueueDecl read_queue(const Json& obj, const std::string& path) {
   if (auto* v = find(obj, "dead_letter")) q.dead_letter = read_dead_letter(*v, p + "dead_letter");
   if (auto* v = find(obj, "lease_ms")) q.lease_ms = read_u32(*v, p + "lease_ms", kLeaseRange);
   if (auto* v = find(obj, "ttl_ms")) q.ttl_ms = read_uint(*v, p + "ttl_ms", kTtlRange);
+  if (auto* v = find(obj, "durable")) q.durable = read_bool(*v, p + "durable");
   return q;
 }
 
@@ -212,6 +229,11 @@ void read_object(const Json& root, Config& c) {
   if (auto* v = find(root, "socket")) c.socket_path = read_path(*v, "socket");
   if (auto* v = find(root, "socket_mode")) c.socket_mode = read_mode(*v, "socket_mode");
   if (auto* v = find(root, "data_dir")) c.data_dir = read_path(*v, "data_dir");
+  if (auto* v = find(root, "fsync")) c.fsync = read_fsync(*v, "fsync");
+  if (auto* v = find(root, "fsync_interval_ms"))
+    c.fsync_interval_ms = read_u32(*v, "fsync_interval_ms", kFsyncIntervalRange);
+  if (auto* v = find(root, "segment_size"))
+    c.segment_size = read_uint(*v, "segment_size", kSegmentSizeRange);
   if (auto* v = find(root, "log_level")) c.log_level = read_log_level(*v, "log_level");
   if (auto* v = find(root, "queue_defaults")) read_limits(*v, "queue_defaults", c.queue_defaults);
   if (auto* v = find(root, "max_connections"))

@@ -49,6 +49,10 @@ inline constexpr Range kMaxDeliveriesRange{0, kU32};
 /// lease at once (and on the wire means "the queue's default").
 inline constexpr Range kLeaseRange{1, kU32};
 inline constexpr Range kTtlRange{0, kMaxTtlMs};
+/// 0 would sync continuously; over an hour, "interval" means "never" in all but name.
+inline constexpr Range kFsyncIntervalRange{1, 3'600'000};
+/// A page at least (tests use small segments to exercise compaction); at most 1 TiB.
+inline constexpr Range kSegmentSizeRange{4096, 1ull << 40};
 
 /// spdlog's level names.
 inline constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",

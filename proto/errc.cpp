@@ -46,6 +46,8 @@ Description describe(Errc code) noexcept {
       return {"resource_limit", "broker or connection resource limit reached"};
     case Errc::internal_error:
       return {"internal_error", "internal broker error"};
+    case Errc::storage_error:
+      return {"storage_error", "the broker's durable log cannot be written"};
   }
   return {kUnknown, "unknown postbox error"};
 }

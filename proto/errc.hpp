@@ -24,6 +24,7 @@ enum class Errc : uint16_t {
   shutting_down = 11,   // the broker is stopping; the request was not carried out
   resource_limit = 12,  // a connection or broker limit (connections, pending replies) was hit
   internal_error = 13,
+  storage_error = 14,  // the durable log cannot be written (disk full, I/O error)
 };
 
 /// Stable identifier of a code, e.g. "queue_full"; "unknown" for values not listed.

@@ -283,16 +283,16 @@ TEST(ConfigLoad, RejectsBadInputWithAOneLineMessageNamingTheKey) {
   const std::vector<ErrorCase> cases = {
       // unknown keys, at every level
       {R"({"queue_default": {}})",
-       "postboxd.json: unknown key 'queue_default' (known: socket, socket_mode, data_dir, "
-       "log_level, queue_defaults, max_connections, max_frame_size, max_pending_output, spin_us, "
-       "queues)"},
+       "postboxd.json: unknown key 'queue_default' (known: socket, socket_mode, data_dir, fsync, "
+       "fsync_interval_ms, segment_size, log_level, queue_defaults, max_connections, "
+       "max_frame_size, max_pending_output, spin_us, queues)"},
       {R"({"queue_defaults": {"maxbytes": 1}})",
        "postboxd.json: unknown key 'queue_defaults.maxbytes' (known: max_messages, max_bytes, "
-       "max_message_size, mode, overflow, max_deliveries, dead_letter, lease_ms, ttl_ms)"},
+       "max_message_size, mode, overflow, max_deliveries, dead_letter, lease_ms, ttl_ms, durable)"},
       {R"({"queue_defaults": {"lease": 1}})", "unknown key 'queue_defaults.lease'"},
       {R"({"queues": [{"name": "a"}, {"name": "b", "size": 1}]})",
        "postboxd.json: unknown key 'queues[1].size' (known: name, max_messages, max_bytes, "
-       "max_message_size, mode, overflow, max_deliveries, dead_letter, lease_ms, ttl_ms)"},
+       "max_message_size, mode, overflow, max_deliveries, dead_letter, lease_ms, ttl_ms, durable)"},
       {R"({"queues": [{"name": "q", "deadletter": "d"}]})", "unknown key 'queues[0].deadletter'"},
       {"{\"a\\nb\": 1}", "unknown key 'a\\x0ab'"},
       // wrong types

@@ -48,6 +48,7 @@ TEST(Errc, WireValuesAreFixed) {
       {Errc::shutting_down, 11, "shutting_down"},
       {Errc::resource_limit, 12, "resource_limit"},
       {Errc::internal_error, 13, "internal_error"},
+      {Errc::storage_error, 14, "storage_error"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(static_cast<uint16_t>(c.code), c.value) << c.name;
@@ -56,7 +57,7 @@ TEST(Errc, WireValuesAreFixed) {
 }
 
 TEST(Errc, UnlistedValueIsUnknown) {
-  EXPECT_EQ(to_string(static_cast<Errc>(14)), "unknown");
+  EXPECT_EQ(to_string(static_cast<Errc>(15)), "unknown");
   EXPECT_EQ(to_string(static_cast<Errc>(0xFFFF)), "unknown");
 }
 
