@@ -1,8 +1,9 @@
 // CRC32C: the SSE 4.2 crc32 instruction (8 bytes per step) where the CPU has
-// it, else Boost.CRC's table-driven version (Debian has no crc32c library).
+// it, else a table-driven loop (Debian has no crc32c library; Boost.CRC's
+// crc_optimal cannot resume from a finished value of a reflected CRC).
 #include "broker/journal/crc32c.hpp"
 
-#include <boost/crc.hpp>
+#include <array>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -12,7 +13,18 @@
 namespace postbox::broker::journal {
 namespace {
 
-using Castagnoli = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+constexpr uint32_t kReflectedPoly = 0x82F63B78;  // 0x1EDC6F41 bit-reversed
+
+constexpr std::array<uint32_t, 256> make_table() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kReflectedPoly : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> kTable = make_table();
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(std::span<const std::byte> data,
@@ -36,10 +48,9 @@ const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
 }  // namespace
 
 uint32_t crc32c_portable(std::span<const std::byte> data, uint32_t crc) noexcept {
-  // crc_optimal's register holds the value before the final inversion.
-  Castagnoli c(crc ^ 0xFFFFFFFFu);
-  c.process_bytes(data.data(), data.size());
-  return c.checksum();
+  uint32_t c = crc ^ 0xFFFFFFFFu;
+  for (std::byte b : data) c = kTable[(c ^ static_cast<uint8_t>(b)) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
 }
 
 uint32_t crc32c(std::span<const std::byte> data, uint32_t crc) noexcept {
