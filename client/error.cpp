@@ -27,6 +27,7 @@ POSTBOX_SAME_CODE(queue_removed);
 POSTBOX_SAME_CODE(shutting_down);
 POSTBOX_SAME_CODE(resource_limit);
 POSTBOX_SAME_CODE(internal_error);
+POSTBOX_SAME_CODE(storage_error);
 #undef POSTBOX_SAME_CODE
 // Client-side codes must be impossible on the wire, whose codes are u16.
 static_assert(static_cast<int>(Errc::unreachable) > 0xFFFF);
