@@ -173,6 +173,68 @@ TEST_F(BenchCli, NamedExistingQueueIsKeptAndLeftEmpty) {
   EXPECT_EQ(left[0]["depth"], 0);  // the end markers were taken back
 }
 
+TEST_F(BenchCli, SendsOnlyCountsAcknowledgedSendsAndLeavesNothingQueued) {
+  const json sut = bench_json({"--consumers", "0", "--producers", "2", "--count", "3001", "--batch",
+                               "1", "--pipeline", "1"});
+  EXPECT_EQ(sut["consumers"], 0);
+  EXPECT_EQ(sut["durable"], false);
+  EXPECT_FALSE(sut.contains("fsyncs_per_send"));
+  EXPECT_GT(sut["msgs_per_s"].get<double>(), 0);
+  EXPECT_GT(sut["latency_us"]["p50"].get<double>(), 0);  // send to acknowledgement
+  EXPECT_TRUE(queues().empty());
+
+  declare("mine");  // a queue of the user's is emptied after the run
+  bench_json({"--queue", "mine", "--consumers", "0", "--count", "500"});
+  EXPECT_EQ(queues().at(0)["depth"], 0);
+}
+
+TEST_F(BenchCli, DurableRunReportsFsyncsPerAcknowledgedSend) {
+  // fsync always (the broker's default): every send is acknowledged after a
+  // sync, and a sync covers the sends that arrived meanwhile, so there is at
+  // most about one per send (plus the consumer's removals when one runs).
+  const json sut = bench_json({"--durable", "--consumers", "0", "--producers", "4", "--count",
+                               "400", "--batch", "1", "--pipeline", "1"});
+  EXPECT_EQ(sut["durable"], true);
+  EXPECT_EQ(sut["acked_sends"], 400);
+  EXPECT_GT(sut["fsyncs"].get<uint64_t>(), 0u);
+  EXPECT_GT(sut["fsyncs_per_send"].get<double>(), 0.0);
+  EXPECT_LE(sut["fsyncs_per_send"].get<double>(), 1.1);
+  EXPECT_EQ(sut["log_state"], "ok");
+  EXPECT_EQ(sut["log_error"], "");
+  EXPECT_TRUE(queues().empty());
+
+  const json drained = bench_json({"--durable", "--count", "2000"});
+  EXPECT_EQ(drained["consumers"], 1);
+  EXPECT_GT(drained["fsyncs"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(queues().empty());
+
+  RunResult r = bench({"--durable", "--consumers", "0", "--count", "100"});
+  ASSERT_EQ(r.status, kOk) << r.err;
+  EXPECT_NE(r.out.find("64 B x 100  durable  batch 64 pipeline 8  1 producer / no consumers:"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" acked sends/s "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" fsyncs/send ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("), log ok"), std::string::npos) << r.out;
+}
+
+TEST_F(BenchCli, DurableRunsNeedADurableQueueAndDurableQueuesADurableRun) {
+  declare("plain");
+  RunResult r = bench({"--durable", "--queue", "plain", "--count", "100"});
+  EXPECT_EQ(r.status, kOther);
+  EXPECT_NE(r.err.find("'plain'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not durable"), std::string::npos) << r.err;
+
+  ASSERT_EQ(run({binary_from_env("POSTBOX_CLI"), "--socket", broker_.socket(), "declare", "kept",
+                 "--durable"})
+                .status,
+            kOk);
+  r = bench({"--queue", "kept", "--count", "100"});
+  EXPECT_EQ(r.status, kOther);
+  EXPECT_NE(r.err.find("queue 'kept' is durable: add --durable"), std::string::npos) << r.err;
+  EXPECT_EQ(bench_json({"--durable", "--queue", "kept", "--count", "100"})["durable"], true);
+}
+
 TEST_F(BenchCli, TextOutputIsOneLineNamingTheSetup) {
   RunResult r = bench({"--count", "1000"});
   ASSERT_EQ(r.status, kOk) << r.err;
@@ -212,6 +274,13 @@ TEST_F(BenchCli, BadFlagsAreUsageErrorsNamingTheFlag) {
       {{"--subscribers", "2", "--consumers", "2"}, "--consumers"},
       {{"--subscribers", "2", "--consume", "batch"}, "--consume"},
       {{"--mode", "pingpong", "--subscribers", "2"}, "--subscribers"},
+      {{"--durable", "--subscribers", "2"}, "--durable"},
+      {{"--transport", "sysv", "--durable"}, "--durable"},
+      {{"--consumers", "0", "--consume", "push"}, "--consume"},
+      {{"--consumers", "0", "--ack"}, "--ack"},
+      {{"--transport", "sysv", "--consumers", "0"}, "--consumers"},
+      {{"--mode", "pingpong", "--consumers", "0"}, "--consumers"},
+      {{"--consumers", "0", "--size", "1000000", "--count", "1000"}, "--consumers 0"},
   };
   for (const Case& c : cases) {
     RunResult r = bench(c.args);
