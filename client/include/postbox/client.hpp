@@ -44,6 +44,11 @@ namespace postbox {
 /// or publishes with a private reply queue and waits for the matching reply
 /// (run_responder() in postbox/responder.hpp is the other side).
 ///
+/// Durable queues: declare() with QueueOptions::durable keeps a queue and its
+/// messages in the broker's write-ahead log; its sends (and receives, acks...)
+/// are answered once logged under the broker's fsync policy, and fail with
+/// Errc::storage_error while the log cannot be written. status() reports the log.
+///
 /// Not thread-safe: use one Client per thread, or guard it. A moved-from
 /// Client may only be destroyed or assigned to.
 class Client {
