@@ -61,9 +61,11 @@ Journal::Journal(asio::io_context& io, JournalOptions options)
       opts_(std::move(options)),
       dir_(opts_.data_dir + "/journal"),
       interval_timer_(io),
-      retry_timer_(io) {}
+      retry_timer_(io),
+      sync_done_(io) {}
 
 Journal::~Journal() {
+  if (sync_done_.is_open()) sync_done_.release();  // the syncer closes its eventfd
   syncer_.reset();  // joins: no sync thread outlives the segments it holds
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -81,11 +83,9 @@ std::string Journal::open_files() {
       if (std::string why = open_lock_only(); !why.empty()) return why;
     }
     if (!syncer_) {
-      syncer_ = std::make_unique<Syncer>(
-          [this](uint64_t upto, uint32_t syncs) {
-            asio::post(io_, [this, upto, syncs] { synced(upto, syncs); });
-          },
-          [](const std::string& what) { fatal(what); });
+      syncer_ = std::make_unique<Syncer>([](const std::string& what) { fatal(what); });
+      sync_done_.assign(syncer_->done_fd());
+      watch_syncer();
     }
     open_ = true;
     start_segment();
@@ -523,6 +523,15 @@ void Journal::sync_inline() {
   synced_seq_ = written_seq_;
 }
 
+void Journal::watch_syncer() {
+  sync_done_.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [this](boost::system::error_code ec) {
+                          if (ec || closing_) return;
+                          if (auto done = syncer_->take_done()) synced(done->first, done->second);
+                          watch_syncer();
+                        });
+}
+
 void Journal::synced(uint64_t upto, uint32_t syncs) {
   sync_in_flight_ = false;
   synced_seq_ = std::max(synced_seq_, upto);
@@ -548,6 +557,8 @@ void Journal::close() {
   closing_ = true;
   interval_timer_.cancel();
   retry_timer_.cancel();
+  // The loop must be able to run out of work; from now on syncs run inline.
+  if (sync_done_.is_open()) sync_done_.cancel();
   failing_ = false;  // one last try
   flush();
   if (!unwritten_.empty()) {

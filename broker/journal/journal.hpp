@@ -16,6 +16,7 @@
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
@@ -133,6 +134,7 @@ class Journal final : public MessageLog {
   void submit_sync();
   void sync_inline();
   void synced(uint64_t upto, uint32_t syncs);
+  void watch_syncer();
   void release_waiters();
   void compact();
   void copy_forward(Segment& oldest);
@@ -174,7 +176,8 @@ class Journal final : public MessageLog {
   boost::asio::steady_timer interval_timer_;
   boost::asio::steady_timer retry_timer_;
   std::unique_ptr<Syncer> syncer_;
-  std::string scratch_;  // queue JSON being encoded
+  boost::asio::posix::stream_descriptor sync_done_;  // the syncer's eventfd (not owned)
+  std::string scratch_;                              // queue JSON being encoded
 };
 
 }  // namespace postbox::broker::journal

@@ -1,15 +1,20 @@
 // Syncer: fdatasync off the loop thread, one group commit at a time.
 #include "broker/journal/syncer.hpp"
 
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace postbox::broker::journal {
 
-Syncer::Syncer(Done done, Failure on_failure)
-    : done_(std::move(done)), failure_(std::move(on_failure)), thread_([this] { run(); }) {}
+Syncer::Syncer(Failure on_failure)
+    : failure_(std::move(on_failure)), event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (event_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  thread_ = std::thread([this] { run(); });
+}
 
 Syncer::~Syncer() {
   {
@@ -18,6 +23,17 @@ Syncer::~Syncer() {
   }
   wake_.notify_one();
   thread_.join();
+  ::close(event_fd_);
+}
+
+std::optional<std::pair<uint64_t, uint32_t>> Syncer::take_done() {
+  uint64_t ignored;
+  while (::read(event_fd_, &ignored, sizeof ignored) < 0 && errno == EINTR) {
+  }
+  std::lock_guard lock(mutex_);
+  auto d = done_;
+  done_.reset();
+  return d;
 }
 
 void Syncer::submit(SyncJob job) {
@@ -56,7 +72,13 @@ void Syncer::run() {
         return;
       }
     }
-    done_(job.upto, syncs);
+    {
+      std::lock_guard lock(mutex_);
+      done_ = std::make_pair(job.upto, syncs);
+    }
+    const uint64_t one = 1;
+    while (::write(event_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
   }
 }
 

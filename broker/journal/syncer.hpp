@@ -26,25 +26,32 @@ struct SyncJob {
 /// nothing the process believes about the file can be trusted; `on_failure`
 /// runs on the sync thread and must end the process (the broker exits and
 /// recovery reads what reached the disk).
+///
+/// A finished job is announced on an eventfd (done_fd()) that the loop
+/// watches: the loop's io_context runs without locks (concurrency hint 1),
+/// so no other thread may post to it.
 class Syncer {
  public:
-  using Done = std::function<void(uint64_t upto, uint32_t syncs)>;
   using Failure = std::function<void(const std::string& what)>;
-  /// `done` runs on the sync thread after each job; it must hand over to the
-  /// loop (asio::post) itself.
-  Syncer(Done done, Failure on_failure);
+  explicit Syncer(Failure on_failure);
   ~Syncer();  // finishes the job in hand, then joins
   Syncer(const Syncer&) = delete;
   Syncer& operator=(const Syncer&) = delete;
 
-  /// Precondition: the previous job finished (done() ran).
+  /// Precondition: the previous job finished (take_done() returned it).
   void submit(SyncJob job);
+  /// Readable once a job finished.
+  int done_fd() const noexcept { return event_fd_; }
+  /// After done_fd() was readable: the finished job's `upto` and how many
+  /// files it synced; nullopt if none finished since the last call.
+  std::optional<std::pair<uint64_t, uint32_t>> take_done();
 
  private:
   void run();
 
-  Done done_;
   Failure failure_;
+  int event_fd_ = -1;
+  std::optional<std::pair<uint64_t, uint32_t>> done_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<SyncJob> job_;
