@@ -61,6 +61,7 @@ Journal::Journal(asio::io_context& io, JournalOptions options)
       opts_(std::move(options)),
       dir_(opts_.data_dir + "/journal"),
       interval_timer_(io),
+      group_timer_(io),
       retry_timer_(io),
       sync_done_(io) {}
 
@@ -474,7 +475,7 @@ void Journal::maybe_sync() {
     sync_inline();
     return;
   }
-  if (opts_.fsync != config::Fsync::always || sync_in_flight_ || !syncer_) return;
+  if (opts_.fsync != config::Fsync::always || sync_in_flight_ || group_waiting_ || !syncer_) return;
   submit_sync();
 }
 
@@ -498,6 +499,7 @@ void Journal::submit_sync() {
   }
   job.upto = written_seq_;
   sync_in_flight_ = true;
+  sync_started_ = std::chrono::steady_clock::now();
   syncer_->submit(std::move(job));
 }
 
@@ -534,11 +536,26 @@ void Journal::watch_syncer() {
 
 void Journal::synced(uint64_t upto, uint32_t syncs) {
   sync_in_flight_ = false;
+  last_sync_ = std::chrono::steady_clock::now() - sync_started_;
   synced_seq_ = std::max(synced_seq_, upto);
   syncs_total_ += syncs;
   release_waiters();
-  if (opts_.fsync == config::Fsync::always && written_seq_ > synced_seq_ && !closing_)
-    submit_sync();
+  if (opts_.fsync == config::Fsync::always && written_seq_ > synced_seq_ && !closing_) {
+    // Records arrived during the sync, so there are concurrent writers; the
+    // ones just released will send again within a round trip. Syncing at
+    // once would split the writers into two cohorts that alternate, each
+    // sync covering half of them; waiting half a sync's time lets the
+    // released ones join, so one sync covers nearly all.
+    using namespace std::chrono;
+    const auto wait = std::clamp<nanoseconds>(last_sync_ / 2, microseconds(20), milliseconds(1));
+    group_waiting_ = true;
+    group_timer_.expires_after(wait);
+    group_timer_.async_wait([this](boost::system::error_code ec) {
+      group_waiting_ = false;
+      if (ec || closing_) return;
+      if (!sync_in_flight_ && written_seq_ > synced_seq_) submit_sync();
+    });
+  }
   compact();
 }
 
@@ -557,6 +574,7 @@ void Journal::close() {
   closing_ = true;
   interval_timer_.cancel();
   retry_timer_.cancel();
+  group_timer_.cancel();
   // The loop must be able to run out of work; from now on syncs run inline.
   if (sync_done_.is_open()) sync_done_.cancel();
   failing_ = false;  // one last try

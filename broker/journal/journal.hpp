@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -174,6 +175,11 @@ class Journal final : public MessageLog {
   std::vector<std::pair<uint64_t, std::function<void()>>> waiters_;
   std::function<void()> on_recovered_;
   boost::asio::steady_timer interval_timer_;
+  /// Group commit's short wait before the next sync (see synced()).
+  boost::asio::steady_timer group_timer_;
+  bool group_waiting_ = false;
+  std::chrono::steady_clock::time_point sync_started_;
+  std::chrono::nanoseconds last_sync_{0};
   boost::asio::steady_timer retry_timer_;
   std::unique_ptr<Syncer> syncer_;
   boost::asio::posix::stream_descriptor sync_done_;  // the syncer's eventfd (not owned)
