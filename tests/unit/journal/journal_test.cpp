@@ -270,3 +270,76 @@ TEST(Journal, ASecondBrokerOnTheSameDirectoryIsRefused) {
 
 }  // namespace
 }  // namespace postbox::broker::journal::test
+
+namespace postbox::broker::journal::test {
+namespace {
+
+TEST(Journal, AMessageWhoseTtlRanOutWhileTheBrokerWasDownExpiresAtRecovery) {
+  TempDir dir;
+  {
+    JournalRig a(dir.path());
+    a.declare("dead");
+    DeclareSpec spec;
+    spec.name = "jobs";
+    spec.durable = true;
+    spec.dead_letter = "dead";
+    ASSERT_EQ(a.store.declare(spec, kAlice, 1).code, Errc::ok);
+    Queue& q = *a.store.find("jobs");
+    a.send(q, {{.payload = "short", .ttl_ms = 1}, {.payload = "long", .ttl_ms = 3'600'000}});
+    a.settle();
+  }
+  // The TTL is wall-clock time in the journal: let 1 ms pass on that clock.
+  const uint64_t until = realtime_ns() + 2'000'000;
+  while (realtime_ns() < until) {
+  }
+  JournalRig b(dir.path());
+  auto jobs = image_of(*b.store.find("jobs"));
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs.begin()->second.data, "long");
+  EXPECT_EQ(b.store.find("jobs")->stats().expired_total, 1u);
+  auto dead = image_of(*b.store.find("dead"));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_NE(dead.begin()->second.data.find("expired"), std::string::npos);
+}
+
+TEST(Journal, AnExpiryAtRecoveryIsLoggedSoTheNextRestartAgrees) {
+  TempDir dir;
+  {
+    JournalRig a(dir.path());
+    a.send(a.declare("jobs"), {{.payload = "short", .ttl_ms = 1}});
+    a.settle();
+  }
+  const uint64_t until = realtime_ns() + 2'000'000;
+  while (realtime_ns() < until) {
+  }
+  {
+    JournalRig b(dir.path());
+    EXPECT_EQ(b.store.find("jobs")->stats().expired_total, 1u);
+    b.settle();
+  }
+  JournalRig c(dir.path());
+  EXPECT_EQ(image_of(*c.store.find("jobs")).size(), 0u);
+  EXPECT_EQ(c.store.find("jobs")->stats().expired_total, 0u)
+      << "expired again: its removal was lost";
+}
+
+TEST(Journal, IntervalAcknowledgesOnceWrittenAndSyncsOnItsTimer) {
+  TempDir dir;
+  JournalRig a(dir.path(), config::Fsync::interval);
+  Queue& q = a.declare("jobs");
+  a.settle();
+  const uint64_t syncs = a.journal.status().syncs_total;
+  a.send(q, {{.payload = "m"}});
+  a.settle();  // written is enough under "interval"
+  EXPECT_EQ(a.journal.durable_seq(), a.journal.appended_seq());
+  // The timer (1000 ms) syncs what was written.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (a.journal.status().syncs_total == syncs && std::chrono::steady_clock::now() < deadline) {
+    a.io.restart();
+    a.io.run_one_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(a.journal.status().syncs_total, syncs);
+}
+
+}  // namespace
+}  // namespace postbox::broker::journal::test
