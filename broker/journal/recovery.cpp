@@ -102,7 +102,11 @@ void set_aside(const std::string& path, bool empty) {
       throw std::system_error(errno, std::generic_category(), "cannot delete " + path);
     return;
   }
-  const std::string aside = path + ".dropped";
+  // Never over an earlier one: the segment's number may have been reused
+  // since that damage was set aside.
+  std::string aside = path + ".dropped";
+  for (int n = 1; ::access(aside.c_str(), F_OK) == 0; ++n)
+    aside = path + ".dropped." + std::to_string(n);
   if (::rename(path.c_str(), aside.c_str()) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot rename " + path);
 }
