@@ -381,10 +381,12 @@ void Journal::when_durable(uint64_t seq, std::function<void()> f) {
     return;
   }
   waiters_.emplace_back(seq, std::move(f));
+  // Every writer of the last group is back: no reason to wait any longer.
+  if (group_waiting_ && waiters_.size() >= group_target_) group_timer_.cancel();
 }
 
-void Journal::release_waiters() {
-  if (waiters_.empty()) return;
+std::size_t Journal::release_waiters() {
+  if (waiters_.empty()) return 0;
   const uint64_t d = durable_seq();
   std::vector<std::function<void()>> ready;
   std::erase_if(waiters_, [&](auto& w) {
@@ -393,6 +395,7 @@ void Journal::release_waiters() {
     return true;
   });
   for (auto& f : ready) f();
+  return ready.size();
 }
 
 void Journal::schedule_flush() {
@@ -539,21 +542,25 @@ void Journal::synced(uint64_t upto, uint32_t syncs) {
   last_sync_ = std::chrono::steady_clock::now() - sync_started_;
   synced_seq_ = std::max(synced_seq_, upto);
   syncs_total_ += syncs;
-  release_waiters();
+  const std::size_t released = release_waiters();
   if (opts_.fsync == config::Fsync::always && written_seq_ > synced_seq_ && !closing_) {
     // Records arrived during the sync, so there are concurrent writers; the
     // ones just released will send again within a round trip. Syncing at
     // once would split the writers into two cohorts that alternate, each
-    // sync covering half of them; waiting half a sync's time lets the
-    // released ones join, so one sync covers nearly all.
+    // sync covering half of them; waiting (at most half a sync's time) until
+    // the released ones are back lets one sync cover nearly all.
     using namespace std::chrono;
     const auto wait = std::clamp<nanoseconds>(last_sync_ / 2, microseconds(20), milliseconds(1));
     group_waiting_ = true;
+    group_target_ = waiters_.size() + released;
     group_timer_.expires_after(wait);
-    group_timer_.async_wait([this](boost::system::error_code ec) {
+    group_timer_.async_wait([this](boost::system::error_code) {
       group_waiting_ = false;
-      if (ec || closing_) return;
-      if (!sync_in_flight_ && written_seq_ > synced_seq_) submit_sync();
+      if (closing_) return;
+      // Cancelled early from when_durable(): the last record may still be
+      // unwritten, and a sync must cover it.
+      if (!unwritten_.empty() && !failing_) flush();
+      if (!sync_in_flight_ && written_seq_ > synced_seq_ && !failing_) submit_sync();
     });
   }
   compact();

@@ -136,7 +136,7 @@ class Journal final : public MessageLog {
   void sync_inline();
   void synced(uint64_t upto, uint32_t syncs);
   void watch_syncer();
-  void release_waiters();
+  std::size_t release_waiters();  // how many it released
   void compact();
   void copy_forward(Segment& oldest);
   void arm_interval();
@@ -178,6 +178,7 @@ class Journal final : public MessageLog {
   /// Group commit's short wait before the next sync (see synced()).
   boost::asio::steady_timer group_timer_;
   bool group_waiting_ = false;
+  std::size_t group_target_ = 0;  // sessions waiting once the last group is back
   std::chrono::steady_clock::time_point sync_started_;
   std::chrono::nanoseconds last_sync_{0};
   boost::asio::steady_timer retry_timer_;
