@@ -1,13 +1,16 @@
 // Reading what `strace -f -o FILE` wrote: one entry per system call, in the order the calls
 // started, with "<unfinished ...>" / "<... resumed>" halves (two threads at once) joined.
+// Parsed by hand: std::regex trips g++ 12's -Wmaybe-uninitialized under the sanitizers.
 #pragma once
 
+#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace postbox::testing {
@@ -25,40 +28,86 @@ struct TracedCall {
   }
   /// pwrite64's last two arguments: the count and the offset.
   std::optional<std::pair<long long, long long>> count_and_offset() const {
-    static const std::regex tail(R"(, (\d+), (\d+)$)");
-    std::smatch m;
-    if (!std::regex_search(args, m, tail)) return std::nullopt;
-    return std::pair{std::stoll(m[1]), std::stoll(m[2])};
+    const auto last = args.rfind(", ");
+    if (last == std::string::npos || last == 0) return std::nullopt;
+    const auto before = args.rfind(", ", last - 1);
+    if (before == std::string::npos) return std::nullopt;
+    const std::string count = args.substr(before + 2, last - before - 2);
+    const std::string offset = args.substr(last + 2);
+    const auto digits = [](const std::string& s) {
+      if (s.empty()) return false;
+      for (char c : s)
+        if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+      return true;
+    };
+    if (!digits(count) || !digits(offset)) return std::nullopt;
+    return std::pair{std::stoll(count), std::stoll(offset)};
   }
 };
 
+namespace strace_log_detail {
+
+/// Splits "ARGS) = RESULT" (spaces allowed before '=') at its last such point.
+inline bool split_result(const std::string& s, std::string& before, std::string& result) {
+  for (std::size_t i = s.size() >= 2 ? s.size() - 2 : 0; i > 0; --i) {
+    if (s[i] != '=' || s[i + 1] != ' ') continue;
+    std::size_t j = i;
+    while (j > 0 && s[j - 1] == ' ') --j;
+    if (j == 0 || s[j - 1] != ')') continue;
+    before = s.substr(0, j - 1);
+    result = s.substr(i + 2);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace strace_log_detail
+
 /// The calls in `path` (written with -f, so each line starts with a tid).
 inline std::vector<TracedCall> read_strace_log(const std::string& path) {
-  static const std::regex whole(R"(^(\d+) +(\w+)\((.*)\) += (.*)$)");
-  static const std::regex unfinished(R"(^(\d+) +(\w+)\((.*) <unfinished \.\.\.>$)");
-  static const std::regex resumed(R"(^(\d+) +<\.\.\. (\w+) resumed>(.*)\) += (.*)$)");
+  using strace_log_detail::split_result;
+  constexpr std::string_view kUnfinished = " <unfinished ...>";
   std::vector<TracedCall> calls;
   std::map<long, std::size_t> open;  // tid -> its unfinished call
   std::ifstream in(path);
   std::string line;
-  std::smatch m;
-  const auto finish = [](TracedCall& c, const std::string& result) {
-    c.result = result;
+  const auto finish = [](TracedCall& c, std::string result) {
     c.injected = result.find("(INJECTED)") != std::string::npos;
+    c.result = std::move(result);
   };
   while (std::getline(in, line)) {
-    if (std::regex_match(line, m, resumed)) {
-      const auto it = open.find(std::stol(m[1]));
-      if (it == open.end()) continue;
-      calls[it->second].args += m[3].str();
-      finish(calls[it->second], m[4]);
+    std::size_t p = 0;
+    while (p < line.size() && std::isdigit(static_cast<unsigned char>(line[p]))) ++p;
+    if (p == 0) continue;
+    const long tid = std::stol(line.substr(0, p));
+    while (p < line.size() && line[p] == ' ') ++p;
+    const std::string rest = line.substr(p);
+    std::string args, result;
+    if (rest.rfind("<... ", 0) == 0) {  // "<... NAME resumed>ARGS) = RESULT"
+      const auto end = rest.find(" resumed>");
+      const auto it = open.find(tid);
+      if (end == std::string::npos || it == open.end()) continue;
+      if (!split_result(rest.substr(end + 9), args, result)) continue;
+      calls[it->second].args += args;
+      finish(calls[it->second], result);
       open.erase(it);
-    } else if (std::regex_match(line, m, unfinished)) {
-      calls.push_back({std::stol(m[1]), m[2], m[3], "", false});
-      open[calls.back().tid] = calls.size() - 1;
-    } else if (std::regex_match(line, m, whole)) {
-      calls.push_back({std::stol(m[1]), m[2], m[3], "", false});
-      finish(calls.back(), m[4]);
+      continue;
+    }
+    std::size_t n = 0;
+    while (n < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[n])) || rest[n] == '_'))
+      ++n;
+    if (n == 0 || n >= rest.size() || rest[n] != '(') continue;  // signals, exits
+    TracedCall call{tid, rest.substr(0, n), "", "", false};
+    const std::string tail = rest.substr(n + 1);
+    if (tail.size() >= kUnfinished.size() &&
+        tail.compare(tail.size() - kUnfinished.size(), kUnfinished.size(), kUnfinished) == 0) {
+      call.args = tail.substr(0, tail.size() - kUnfinished.size());
+      calls.push_back(std::move(call));
+      open[tid] = calls.size() - 1;
+    } else if (split_result(tail, args, result)) {
+      call.args = std::move(args);
+      finish(call, std::move(result));
+      calls.push_back(std::move(call));
     }
   }
   return calls;
