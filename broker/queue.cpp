@@ -492,14 +492,9 @@ void Queue::set_log(MessageLog* log) noexcept {
 }
 
 void Queue::for_each_message(const std::function<void(Message&)>& f) {
-  // Collected first: f may not change the indexes, but iterating three
-  // intrusive sets while the caller re-logs is simplest done on a snapshot.
-  std::vector<Message*> all;
-  all.reserve(impl_->held_count());
-  impl_->index.for_each([&all](Message& m) { all.push_back(&m); });
-  for (Message& m : impl_->delayed) all.push_back(&m);
-  for (Message& m : impl_->leases) all.push_back(&m);
-  for (Message* m : all) f(*m);
+  impl_->index.for_each(f);
+  for (Message& m : impl_->delayed) f(m);
+  for (Message& m : impl_->leases) f(m);
 }
 
 uint64_t Queue::depth() const noexcept {

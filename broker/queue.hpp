@@ -301,7 +301,8 @@ class Queue {
   /// kept); one that was leased comes back as a returned lease would. Not logged
   /// as new, but a change recovery causes (expiry, a returned lease) is.
   void recover(MessagePtr m, bool was_leased);
-  /// Every message held (ready, delayed, leased), in no particular order.
+  /// Every message held (ready, delayed, leased), in no particular order;
+  /// `f` must not add, remove or reorder messages.
   void for_each_message(const std::function<void(Message&)>& f);
 
  private:

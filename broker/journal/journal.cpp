@@ -158,15 +158,7 @@ void Journal::recover(QueueStore& store) {
     MessagePtr m = std::move(rm->message);
     m->due_ns = to_mono(m->due_ns, now_mono, now_real);
     m->expires_ns = to_mono(m->expires_ns, now_mono, now_real);
-    m->log_segment = static_cast<uint32_t>(rm->segment);
-    Segment* seg = segment(rm->segment);
-    const std::size_t size = add_record_size(*m);
-    if (seg) {
-      ++seg->live_count;
-      seg->live_bytes += size;
-    }
-    q.log_state().bytes += size;
-    live_bytes_ += size;
+    account(q, *m, rm->segment);
     q.recover(std::move(m), rm->leased);
     ++restored;
   }
@@ -260,12 +252,13 @@ Segment* Journal::segment(uint64_t number) noexcept {
   return i < segments_.size() ? segments_[i].get() : nullptr;
 }
 
-void Journal::account_add(Queue& q, Message& m) {
-  Segment& seg = *segments_.back();
+void Journal::account(Queue& q, Message& m, uint64_t number) {
   const std::size_t size = add_record_size(m);
-  m.log_segment = static_cast<uint32_t>(seg.number);
-  ++seg.live_count;
-  seg.live_bytes += size;
+  m.log_segment = static_cast<uint32_t>(number);
+  if (Segment* seg = segment(number)) {
+    ++seg->live_count;
+    seg->live_bytes += size;
+  }
   q.log_state().bytes += size;
   live_bytes_ += size;
 }
@@ -332,7 +325,7 @@ void Journal::queue_dropped(Queue& q) {
 void Journal::added(Queue& q, Message& m) {
   if (!open_) return;
   append(add_record(q, m));
-  account_add(q, m);
+  account(q, m, segments_.back()->number);
 }
 
 void Journal::updated(Queue&, Message& m) {
@@ -646,7 +639,7 @@ void Journal::copy_forward(Segment& oldest) {
       if (m.log_segment != number) return;
       forget(queue, m);
       append(add_record(queue, m));
-      account_add(queue, m);
+      account(queue, m, segments_.back()->number);
       if (m.state == MessageState::leased) append(LeaseRecord{m.id, m.delivery_count});
     });
   }

@@ -120,8 +120,8 @@ class Journal final : public MessageLog {
   void snapshot_queues();
   void append(const Record& r);
   AddRecord add_record(const Queue& q, const Message& m) const;
-  /// m's latest ADD is the record just appended.
-  void account_add(Queue& q, Message& m);
+  /// m's latest ADD record is in segment `number` (the active one, or one recovered).
+  void account(Queue& q, Message& m, uint64_t number);
   /// m's ADD record no longer holds a live message.
   void forget(Queue& q, Message& m);
   Segment* segment(uint64_t number) noexcept;
