@@ -536,12 +536,14 @@ void Journal::synced(uint64_t upto, uint32_t syncs) {
   synced_seq_ = std::max(synced_seq_, upto);
   syncs_total_ += syncs;
   const std::size_t released = release_waiters();
-  if (opts_.fsync == config::Fsync::always && written_seq_ > synced_seq_ && !closing_) {
-    // Records arrived during the sync, so there are concurrent writers; the
+  const bool concurrent = written_seq_ > synced_seq_ || released > 1;
+  if (opts_.fsync == config::Fsync::always && concurrent && !closing_) {
+    // Records arrived during the sync, or it released several writers: the
     // ones just released will send again within a round trip. Syncing at
-    // once would split the writers into two cohorts that alternate, each
-    // sync covering half of them; waiting (at most half a sync's time) until
-    // the released ones are back lets one sync cover nearly all.
+    // once would split the writers into cohorts that alternate (with all
+    // of them released at once, the first one back would have a sync to
+    // itself and the rest the next); waiting (at most half a sync's time)
+    // until the released ones are back lets one sync cover nearly all.
     using namespace std::chrono;
     const auto wait = std::clamp<nanoseconds>(last_sync_ / 2, microseconds(20), milliseconds(1));
     group_waiting_ = true;
