@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Durable sends with fsync always, one send in flight per producer: 1 and 16 producers, durable
 # and not, in interleaved rounds against a postboxd of its own; prints each run and the medians.
+# durable-16c is 16 producers as 16 connections of one process (--connections 16), the way
+# redis-benchmark -c 16 runs its clients: one process wakes once for all the replies of a sync.
 #
 #   bench/durable.sh                   # binaries from build/, 5 rounds
 #   ROUNDS=3 POSTBOXD=... POSTBOX=... bench/durable.sh
@@ -76,12 +78,13 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END {
 for round in $(seq "$ROUNDS"); do
   run durable-1 1 "$COUNT_DURABLE_1" --durable
   run durable-16 16 "$COUNT_DURABLE_16" --durable
+  run durable-16c 1 "$COUNT_DURABLE_16" --durable --connections 16
   run plain-1 1 "$COUNT_PLAIN_1"
   run plain-16 16 "$COUNT_PLAIN_16"
 done
 
 echo "# medians of $ROUNDS rounds (sends only, batch 1, pipeline 1, $SIZE B, fsync always)"
-for key in durable-1 durable-16 plain-1 plain-16; do
+for key in durable-1 durable-16 durable-16c plain-1 plain-16; do
   m=$(median "${rate[$key]}")
   line=$(printf '%-12s %9.0f acked sends/s' "$key" "$m")
   [[ -n ${fsyncs[$key]:-} ]] && line+=$(printf '  %.3f fsyncs/send' "$(median "${fsyncs[$key]}")")
@@ -89,4 +92,7 @@ for key in durable-1 durable-16 plain-1 plain-16; do
 done
 d1=$(median "${rate[durable-1]}")
 d16=$(median "${rate[durable-16]}")
-awk -v a="$d16" -v b="$d1" 'BEGIN { printf "durable 16 producers / 1 producer: %.1fx (bar: 8x)\n", a / b }'
+d16c=$(median "${rate[durable-16c]}")
+awk -v a="$d16" -v c="$d16c" -v b="$d1" 'BEGIN {
+  printf "durable 16 producers / 1 producer: %.1fx (bar: 8x)\n", a / b
+  printf "durable 1 producer x 16 connections / 1 producer: %.1fx\n", c / b }'

@@ -38,6 +38,8 @@ constexpr uint64_t kMaxSize = uint64_t{1} << 30;
 constexpr uint64_t kMaxBatch = 1'000'000;
 constexpr uint64_t kMaxPipeline = 65'536;
 constexpr uint64_t kMaxProcesses = 256;
+// Per producer process: each connection is a socket of the process's own.
+constexpr uint64_t kMaxConnections = 256;
 constexpr uint64_t kMaxPrefetch = 1'000'000;
 // Several pulling postbox consumers stop on end markers, consumers x pipeline
 // x messages per receive of them (bench_consumers.cpp); this keeps that far
@@ -49,7 +51,7 @@ constexpr uint64_t kMinSize = 8;
 /// The raw flag text, kept between parsing and run_bench(); nullopt: not given.
 struct RawBenchFlags {
   std::optional<std::string> size, count, batch, pipeline, producers, consumers, queue, mode,
-      transport, consume, prefetch, subscribers;
+      transport, consume, prefetch, subscribers, connections;
   bool ack = false, durable = false;
 };
 
@@ -99,6 +101,7 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     reject("--batch", r.batch, why);
     reject("--pipeline", r.pipeline, why);
     reject("--producers", r.producers, why);
+    reject("--connections", r.connections, why);
     reject("--consumers", r.consumers, why);
     reject("--consume", r.consume, why);
     if (r.ack) reject("--ack", "", why);
@@ -114,6 +117,7 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
         static_cast<uint32_t>(parse_unsigned("--subscribers", *r.subscribers, 1, kMaxProcesses));
     const char* why = "--subscribers (each subscriber is one push consumer of its own queue)";
     reject("--consumers", r.consumers, why);
+    reject("--connections", r.connections, why);
     if (r.consume && *r.consume != "push") reject("--consume", r.consume, why);
     o.consume = Consume::push;
   }
@@ -122,6 +126,7 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
     reject("--batch", r.batch, why);
     reject("--pipeline", r.pipeline, why);
     reject("--queue", r.queue, why);
+    reject("--connections", r.connections, why);
     reject("--consume", r.consume, why);
     if (r.ack) reject("--ack", "", why);
     reject("--prefetch", r.prefetch, why);
@@ -144,6 +149,7 @@ BenchOptions validate(const RawBenchFlags& r, const GlobalOptions& global) {
   o.batch = number32("--batch", r.batch, 1, kMaxBatch, o.batch);
   o.pipeline = number32("--pipeline", r.pipeline, 1, kMaxPipeline, o.pipeline);
   o.producers = number32("--producers", r.producers, 1, kMaxProcesses, o.producers);
+  o.connections = number32("--connections", r.connections, 1, kMaxConnections, o.connections);
   // 0: sends only, which only a postbox throughput run without subscribers can measure.
   const bool sends_only_possible =
       o.transport == Transport::postbox && o.mode == Mode::throughput && o.subscribers == 0;
@@ -229,6 +235,13 @@ std::string plural(uint32_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+/// "16 producers", or "1 producer x 16 connections" with --connections.
+std::string producers_text(const BenchOptions& o) {
+  std::string s = plural(o.producers, "producer");
+  if (o.connections > 1) s += " x " + plural(o.connections, "connection");
+  return s;
+}
+
 double fsyncs_per_send(const LogActivity& l) {
   return l.sends > 0 ? static_cast<double>(l.syncs) / static_cast<double>(l.sends) : 0.0;
 }
@@ -272,10 +285,10 @@ std::string text_of(const BenchOptions& o, const Measurement& m) {
   std::snprintf(mbps, sizeof mbps, "%.1f MB/s", per_second(m, double(m.messages) * o.size) / 1e6);
   const std::string rate = grouped(static_cast<uint64_t>(per_second(m, double(m.messages))));
   if (o.consumers == 0)
-    return s + "  " + plural(o.producers, "producer") + " / no consumers:  " + rate +
-           " acked sends/s  " + mbps + "  ack latency " + percentiles + seconds + log_text(m);
-  return s + "  " + plural(o.producers, "producer") + " / " + plural(o.consumers, "consumer") +
-         ":  " + rate + " msgs/s  " + mbps + "  latency " + percentiles + seconds + log_text(m);
+    return s + "  " + producers_text(o) + " / no consumers:  " + rate + " acked sends/s  " + mbps +
+           "  ack latency " + percentiles + seconds + log_text(m);
+  return s + "  " + producers_text(o) + " / " + plural(o.consumers, "consumer") + ":  " + rate +
+         " msgs/s  " + mbps + "  latency " + percentiles + seconds + log_text(m);
 }
 
 std::string json_of(const BenchOptions& o, const Measurement& m) {
@@ -304,6 +317,7 @@ std::string json_of(const BenchOptions& o, const Measurement& m) {
       if (o.consume == Consume::push && o.ack) j["prefetch"] = o.prefetch;
     }
     j["producers"] = o.producers;
+    if (o.subscribers == 0) j["connections"] = o.connections;
     if (o.subscribers > 0) {
       j["subscribers"] = o.subscribers;
       j["publications_per_s"] = per_second(m, double(o.count));
@@ -347,6 +361,9 @@ void add_bench_options(CLI::App& bench) {
   bench.add_option("--pipeline", r.pipeline,
                    "requests in flight per process (push consumers: ACKs; default 8)");
   bench.add_option("--producers", r.producers, "producer processes (default 1)");
+  bench.add_option("--connections", r.connections,
+                   "connections per producer process, each a producer of its own with "
+                   "--pipeline requests in flight, in one event loop (default 1)");
   bench.add_option("--consumers", r.consumers,
                    "consumer processes (default 1); 0: sends only, measured from the send to "
                    "its acknowledgement");

@@ -37,6 +37,12 @@ using CheckReply = std::function<void(const Reply&)>;
 WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGate& gate,
                                const StartBatch& start, const CheckReply& check);
 
+/// A producer process with o.connections connections in one event loop
+/// (bench_connections.cpp), `messages` split between them, each sending as
+/// produce_pipelined() does; the report covers them all.
+WorkerReport produce_connections(const BenchOptions& o, const std::string& queue, uint64_t messages,
+                                 StartGate& gate);
+
 /// consume() with o.consume push, on a connection the caller set up (a
 /// subscriber's, which owns its temporary queue).
 WorkerReport push_on(const BenchOptions& o, Client& c, const std::string& queue,

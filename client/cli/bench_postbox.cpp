@@ -143,8 +143,10 @@ Measurement run_postbox_throughput(const BenchOptions& o) {
   std::vector<Worker> workers;
   for (uint32_t i = 0; i < o.producers; ++i) {
     const uint64_t n = share_of(o.count, o.producers, i);
-    workers.push_back({"producer " + std::to_string(i + 1),
-                       [&o, &queue, n](StartGate& g) { return produce(o, queue, n, g); }});
+    workers.push_back({"producer " + std::to_string(i + 1), [&o, &queue, n](StartGate& g) {
+                         return o.connections > 1 ? produce_connections(o, queue, n, g)
+                                                  : produce(o, queue, n, g);
+                       }});
   }
   for (uint32_t i = 0; i < o.consumers; ++i) {
     workers.push_back({"consumer " + std::to_string(i + 1), [&o, &queue, &received](StartGate& g) {

@@ -26,6 +26,10 @@ struct BenchOptions {
   uint32_t batch = 64;         ///< messages per SEND and max_count per RECEIVE
   uint32_t pipeline = 8;       ///< requests in flight per process (push consumers: ACKs)
   uint32_t producers = 1;
+  /// Connections per producer process (postbox throughput): each one a
+  /// producer with its own o.pipeline requests in flight, all served by one
+  /// event loop, as redis-benchmark runs its clients.
+  uint32_t connections = 1;
   /// 0 (postbox throughput only): sends only, measured at the producers from
   /// the start to the last acknowledgement; the messages stay queued until
   /// the run's end (within the queue's byte limit).

@@ -218,6 +218,35 @@ TEST_F(BenchCli, DurableRunReportsFsyncsPerAcknowledgedSend) {
   EXPECT_NE(r.out.find("), log ok"), std::string::npos) << r.out;
 }
 
+// --connections: every connection of every producer process sends its share,
+// and the consumers take them all.
+TEST_F(BenchCli, ConnectionsPerProducerSendEveryMessage) {
+  declare("mine");
+  const QueueStat before = stat("mine");
+  const json sut = bench_json({"--queue", "mine", "--producers", "2", "--connections", "5",
+                               "--count", "4001", "--batch", "3", "--pipeline", "2"});
+  EXPECT_EQ(sut["producers"], 2);
+  EXPECT_EQ(sut["connections"], 5);
+  const QueueStat after = stat("mine");
+  // One consumer stops at the count (no end markers): nothing more was sent.
+  EXPECT_EQ(after.received_total - before.received_total, 4001u);
+  EXPECT_EQ(after.depth, 0u);
+
+  // Sends only on a durable queue: each connection is a producer the group
+  // commit serves, so a sync covers several of them.
+  const json durable = bench_json({"--durable", "--consumers", "0", "--connections", "8", "--count",
+                                   "800", "--batch", "1", "--pipeline", "1"});
+  EXPECT_EQ(durable["acked_sends"], 800);
+  EXPECT_GT(durable["fsyncs"].get<uint64_t>(), 0u);
+  EXPECT_LE(durable["fsyncs_per_send"].get<double>(), 1.1);
+  EXPECT_EQ(durable["log_state"], "ok");
+
+  RunResult r = bench({"--consumers", "0", "--connections", "3", "--count", "300"});
+  ASSERT_EQ(r.status, kOk) << r.err;
+  EXPECT_NE(r.out.find("1 producer x 3 connections / no consumers:"), std::string::npos) << r.out;
+  EXPECT_TRUE(queues().size() == 1u && queues().at(0)["depth"] == 0) << queues();
+}
+
 TEST_F(BenchCli, DurableRunsNeedADurableQueueAndDurableQueuesADurableRun) {
   declare("plain");
   RunResult r = bench({"--durable", "--queue", "plain", "--count", "100"});
@@ -281,6 +310,11 @@ TEST_F(BenchCli, BadFlagsAreUsageErrorsNamingTheFlag) {
       {{"--transport", "sysv", "--consumers", "0"}, "--consumers"},
       {{"--mode", "pingpong", "--consumers", "0"}, "--consumers"},
       {{"--consumers", "0", "--size", "1000000", "--count", "1000"}, "--consumers 0"},
+      {{"--connections", "0"}, "--connections"},
+      {{"--connections", "257"}, "--connections"},
+      {{"--mode", "pingpong", "--connections", "2"}, "--connections"},
+      {{"--transport", "sysv", "--connections", "2"}, "--connections"},
+      {{"--subscribers", "2", "--connections", "2"}, "--connections"},
   };
   for (const Case& c : cases) {
     RunResult r = bench(c.args);
