@@ -245,6 +245,8 @@ void handle_status(Session& s, const proto::Frame& f) {
                 {"fsync", std::string(config::to_string(opts.fsync))},
                 {"fsync_interval_ms", opts.fsync_interval_ms},
                 {"segment_size", opts.segment_size},
+                {"disk_free_limit", opts.disk_free_limit},
+                {"free_bytes", log.free_bytes},
                 {"bytes", log.bytes},
                 {"segments", log.segments},
                 {"live_bytes", log.live_bytes},
@@ -253,8 +255,12 @@ void handle_status(Session& s, const proto::Frame& f) {
                 {"syncs_total", log.syncs_total},
                 {"recovered_messages", log.recovered_messages},
                 {"recovery_ms", log.recovery_ms},
-                {"state", log.failing ? "failing" : "ok"},
-                {"error", log.error}}}});
+                {"state", log.failing     ? "failing"
+                          : log.low_space ? "low_space"
+                                          : "ok"},
+                {"error", log.failing     ? log.error
+                          : log.low_space ? ctx.journal.space().why()
+                                          : std::string()}}}});
 }
 
 }  // namespace postbox::broker

@@ -25,7 +25,7 @@ Broker::Broker(config::Config cfg)
     : cfg_(std::move(cfg)),
       io_(1),  // one thread: lets Asio skip its internal locking
       journal_(io_, journal::JournalOptions{cfg_.data_dir, cfg_.fsync, cfg_.fsync_interval_ms,
-                                            cfg_.segment_size}),
+                                            cfg_.segment_size, cfg_.disk_free_limit}),
       store_(cfg_.queue_defaults, cfg_.max_frame_size - 256),
       deadlines_(io_),
       queue_timers_(deadlines_),

@@ -12,6 +12,7 @@ add_library(postbox_broker STATIC
   deadlines.cpp
   dispatch.cpp
   journal/crc32c.cpp
+  journal/disk_space.cpp
   journal/journal.cpp
   journal/queue_record.cpp
   journal/record.cpp

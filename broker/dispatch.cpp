@@ -113,6 +113,18 @@ bool log_writable_or_reply(Session& s, uint32_t rid, const Queue& q) {
   return false;
 }
 
+bool log_takes_sends_or_reply(Session& s, uint32_t rid, const Queue& q) {
+  if (!log_writable_or_reply(s, rid, q)) return false;
+  const journal::DiskSpace& space = s.context().journal.space();
+  if (!q.durable() || !space.low()) return true;
+  s.reply_error(rid, Errc::storage_error,
+                quoted_queue(q.name()) + " is durable and the disk of its log is nearly full (" +
+                    space.why() +
+                    "); sends are refused until space returns, receives and acks go on; "
+                    "nothing was sent");
+  return false;
+}
+
 bool may_take_or_reply(Session& s, uint32_t rid, const Queue& q, std::string_view action) {
   if (!may_read(q.attributes().owner, s.peer())) {
     s.reply_error(rid, Errc::permission_denied,

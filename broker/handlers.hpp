@@ -33,6 +33,9 @@ void handle_status(Session& s, const proto::Frame& f);
 /// the journal cannot be written, in which case it answers storage_error
 /// naming the queue and the write error, and returns false.
 bool log_writable_or_reply(Session& s, uint32_t request_id, const Queue& q);
+/// log_writable_or_reply(), and for a send: while the journal's disk is
+/// below disk_free_limit a durable `q` takes no new messages (storage_error).
+bool log_takes_sends_or_reply(Session& s, uint32_t request_id, const Queue& q);
 /// The storage_error text for `q` while the journal is failing.
 std::string log_failing_text(Session& s, const Queue& q);
 

@@ -25,6 +25,7 @@ struct Flags {
   std::optional<std::string> fsync;
   std::optional<uint32_t> fsync_interval_ms;
   std::optional<uint64_t> segment_size;
+  std::optional<uint64_t> disk_free_limit;
   std::optional<std::string> log_level;
   std::optional<uint32_t> spin_us;
 };
@@ -44,6 +45,7 @@ postbox::config::Config load_config(const Flags& f) {
   }
   if (f.fsync_interval_ms) c.fsync_interval_ms = *f.fsync_interval_ms;
   if (f.segment_size) c.segment_size = *f.segment_size;
+  if (f.disk_free_limit) c.disk_free_limit = *f.disk_free_limit;
   if (f.log_level) c.log_level = *f.log_level;
   if (f.spin_us) c.spin_us = *f.spin_us;
   if (c.socket_path.empty()) c.socket_path = postbox::config::default_socket_path();
@@ -72,6 +74,9 @@ int main(int argc, char** argv) {
                  "with --fsync interval: fdatasync this often (default 1000)");
   app.add_option("--segment-size", flags.segment_size,
                  "bytes per durable log segment (default 64 MiB)");
+  app.add_option("--disk-free-limit", flags.disk_free_limit,
+                 "refuse durable sends while the data directory's file system has less free "
+                 "(bytes; default 64 MiB, 0: never)");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical, off");
   app.add_option("--spin-us", flags.spin_us,
                  "busy-poll this many µs after activity before blocking");

@@ -112,7 +112,7 @@ void handle_send(Session& s, const proto::Frame& f) {
                          "permission denied: uid " + std::to_string(s.peer().uid) +
                              " may not send to " + quoted_queue(h.queue));
   }
-  if (!log_writable_or_reply(s, rid, *q)) return;
+  if (!log_takes_sends_or_reply(s, rid, *q)) return;
   Errc problem_code = Errc::ok;
   std::string problem;
   Batch batch = build_batch(s, f.body, q, problem_code, problem);

@@ -128,7 +128,7 @@ void handle_publish(Session& s, const proto::Frame& f) {
   // under drop-new only loses its own copy.
   std::vector<Queue*> full_dropping;
   for (Queue* q : targets) {
-    if (!log_writable_or_reply(s, rid, *q)) return;  // nothing published
+    if (!log_takes_sends_or_reply(s, rid, *q)) return;  // nothing published
     const Errc refused = q->check_send(batch);
     if (refused == Errc::ok) continue;
     if (refused == Errc::queue_full &&

@@ -144,6 +144,8 @@ LogStatus to_log_status(const json& j) {
   l.fsync = string_member(j, "fsync");
   read_uint(j, "fsync_interval_ms", l.fsync_interval_ms);
   read_uint(j, "segment_size", l.segment_size);
+  read_uint(j, "disk_free_limit", l.disk_free_limit);
+  read_uint(j, "free_bytes", l.free_bytes);
   read_uint(j, "bytes", l.bytes);
   read_uint(j, "segments", l.segments);
   read_uint(j, "live_bytes", l.live_bytes);

@@ -65,7 +65,10 @@ struct Config {
   Fsync fsync = Fsync::always;
   uint32_t fsync_interval_ms = 1000;    // for Fsync::interval
   uint64_t segment_size = 64ull << 20;  // a log segment is sealed once it reaches this size
-  std::string log_level = "info";       // trace, debug, info, warn, error, critical, off
+  // Durable sends are refused while the data directory's file system has less
+  // free (0: never), so that receives and acks still find room for their records.
+  uint64_t disk_free_limit = 64ull << 20;
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   QueueLimits queue_defaults;
   uint32_t max_connections = 1024;
   uint32_t max_frame_size = 16u << 20;        // largest frame body accepted

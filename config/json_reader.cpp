@@ -23,12 +23,10 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::array<std::string_view, 13> kTopKeys{
-    "socket",         "socket_mode",        "data_dir",
-    "fsync",          "fsync_interval_ms",  "segment_size",
-    "log_level",      "queue_defaults",     "max_connections",
-    "max_frame_size", "max_pending_output", "spin_us",
-    "queues"};
+constexpr std::array<std::string_view, 14> kTopKeys{
+    "socket",         "socket_mode",        "data_dir",  "fsync",          "fsync_interval_ms",
+    "segment_size",   "disk_free_limit",    "log_level", "queue_defaults", "max_connections",
+    "max_frame_size", "max_pending_output", "spin_us",   "queues"};
 constexpr std::array<std::string_view, 10> kLimitKeys{
     "max_messages",   "max_bytes",   "max_message_size", "mode",   "overflow",
     "max_deliveries", "dead_letter", "lease_ms",         "ttl_ms", "durable"};
@@ -234,6 +232,8 @@ void read_object(const Json& root, Config& c) {
     c.fsync_interval_ms = read_u32(*v, "fsync_interval_ms", kFsyncIntervalRange);
   if (auto* v = find(root, "segment_size"))
     c.segment_size = read_uint(*v, "segment_size", kSegmentSizeRange);
+  if (auto* v = find(root, "disk_free_limit"))
+    c.disk_free_limit = read_uint(*v, "disk_free_limit", kDiskFreeLimitRange);
   if (auto* v = find(root, "log_level")) c.log_level = read_log_level(*v, "log_level");
   if (auto* v = find(root, "queue_defaults")) read_limits(*v, "queue_defaults", c.queue_defaults);
   if (auto* v = find(root, "max_connections"))

@@ -53,6 +53,8 @@ inline constexpr Range kTtlRange{0, kMaxTtlMs};
 inline constexpr Range kFsyncIntervalRange{1, 3'600'000};
 /// A page at least (tests use small segments to exercise compaction); at most 1 TiB.
 inline constexpr Range kSegmentSizeRange{4096, 1ull << 40};
+/// 0: off; at most 1 PiB.
+inline constexpr Range kDiskFreeLimitRange{0, 1ull << 50};
 
 /// spdlog's level names.
 inline constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",

@@ -96,6 +96,7 @@ void check_rules(const Config& c) {
   check_range("spin_us", c.spin_us, kSpinRange);
   check_range("fsync_interval_ms", c.fsync_interval_ms, kFsyncIntervalRange);
   check_range("segment_size", c.segment_size, kSegmentSizeRange);
+  check_range("disk_free_limit", c.disk_free_limit, kDiskFreeLimitRange);
   const uint64_t ceiling = c.max_frame_size - kFrameHeaderRoom;  // >= 3840: range checked above
   const QueueLimits& d = c.queue_defaults;
   check_range("queue_defaults.max_messages", d.max_messages, kMaxMessagesRange);

@@ -63,6 +63,7 @@ Journal::Journal(asio::io_context& io, JournalOptions options)
       interval_timer_(io),
       group_timer_(io),
       retry_timer_(io),
+      space_(io, dir_, opts_.disk_free_limit),
       sync_done_(io) {}
 
 Journal::~Journal() {
@@ -95,6 +96,7 @@ std::string Journal::open_files() {
     return e.what();
   }
   arm_interval();
+  space_.start();
   return {};
 }
 
@@ -426,6 +428,7 @@ bool Journal::write_chunk(Chunk& c) {
     } while (n < 0 && errno == EINTR);
     if (n == static_cast<ssize_t>(c.bytes.size())) {
       ++writes_total_;
+      space_.wrote(c.bytes.size());
       return true;
     }
     if (n < 0) {
@@ -576,6 +579,7 @@ void Journal::close() {
   closing_ = true;
   interval_timer_.cancel();
   retry_timer_.cancel();
+  space_.stop();
   group_timer_.cancel();
   // The loop must be able to run out of work; from now on syncs run inline.
   if (sync_done_.is_open()) sync_done_.cancel();
@@ -664,6 +668,8 @@ JournalStatus Journal::status() const {
   s.recovery_ms = recovery_ms_;
   s.failing = failing_;
   s.error = error_;
+  s.low_space = space_.low();
+  s.free_bytes = space_.free_bytes();
   return s;
 }
 

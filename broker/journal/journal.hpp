@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/journal/disk_space.hpp"
 #include "broker/journal/record.hpp"
 #include "broker/journal/segment.hpp"
 #include "broker/message_log.hpp"
@@ -45,6 +46,7 @@ struct JournalOptions {
   config::Fsync fsync = config::Fsync::always;
   uint32_t fsync_interval_ms = 1000;
   uint64_t segment_size = 64ull << 20;
+  uint64_t disk_free_limit = 64ull << 20;  // 0: never refuse sends for space
 };
 
 /// What STATUS and LIST report.
@@ -59,7 +61,9 @@ struct JournalStatus {
   uint64_t recovered_messages = 0;
   uint64_t recovery_ms = 0;
   bool failing = false;
-  std::string error;  // the last write error while failing
+  std::string error;        // the last write error while failing
+  bool low_space = false;   // free space below disk_free_limit: durable sends refused
+  uint64_t free_bytes = 0;  // in the journal's file system at the last check
 };
 
 class Journal final : public MessageLog {
@@ -93,6 +97,9 @@ class Journal final : public MessageLog {
   /// True while writes fail: durable queues refuse changes (storage_error).
   bool failing() const noexcept { return failing_; }
   const std::string& error() const noexcept { return error_; }
+  /// Below disk_free_limit (DiskSpace): durable sends are refused, the rest
+  /// goes on.
+  const DiskSpace& space() const noexcept { return space_; }
   const JournalOptions& options() const noexcept { return opts_; }
 
   // MessageLog
@@ -182,6 +189,7 @@ class Journal final : public MessageLog {
   std::chrono::steady_clock::time_point sync_started_;
   std::chrono::nanoseconds last_sync_{0};
   boost::asio::steady_timer retry_timer_;
+  DiskSpace space_;
   std::unique_ptr<Syncer> syncer_;
   boost::asio::posix::stream_descriptor sync_done_;  // the syncer's eventfd (not owned)
   std::string scratch_;                              // queue JSON being encoded

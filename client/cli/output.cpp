@@ -459,6 +459,8 @@ std::string status_json(const BrokerStatus& s) {
                      {"fsync", l.fsync},
                      {"fsync_interval_ms", l.fsync_interval_ms},
                      {"segment_size", l.segment_size},
+                     {"disk_free_limit", l.disk_free_limit},
+                     {"free_bytes", l.free_bytes},
                      {"bytes", l.bytes},
                      {"segments", l.segments},
                      {"live_bytes", l.live_bytes},
@@ -486,6 +488,9 @@ std::string status_text(const BrokerStatus& s) {
       {"data_dir", l.data_dir},
       {"fsync", fsync},
       {"segment_size", std::to_string(l.segment_size)},
+      {"disk_free", l.segments == 0 ? "unknown (no log yet)"
+                                    : std::to_string(l.free_bytes) + " bytes (limit " +
+                                          std::to_string(l.disk_free_limit) + ")"},
       {"log_bytes", std::to_string(l.bytes)},
       {"log_segments", std::to_string(l.segments)},
       {"live_bytes", std::to_string(l.live_bytes)},

@@ -75,9 +75,10 @@ TEST_F(DurableCli, StatusJsonHasEveryKey) {
   for (const char* key :
        {"version", "pid", "uptime_ms", "connections", "queues", "durable_queues", "log"})
     EXPECT_TRUE(s.contains(key)) << key;
-  for (const char* key : {"data_dir", "fsync", "fsync_interval_ms", "segment_size", "bytes",
-                          "segments", "live_bytes", "records_total", "writes_total", "syncs_total",
-                          "recovered_messages", "recovery_ms", "state", "error"})
+  for (const char* key :
+       {"data_dir", "fsync", "fsync_interval_ms", "segment_size", "disk_free_limit", "free_bytes",
+        "bytes", "segments", "live_bytes", "records_total", "writes_total", "syncs_total",
+        "recovered_messages", "recovery_ms", "state", "error"})
     EXPECT_TRUE(s["log"].contains(key)) << key;
   EXPECT_EQ(s["pid"], broker_.pid());
   EXPECT_EQ(s["durable_queues"], 1);

@@ -307,7 +307,10 @@ struct LogStatus {
   std::string fsync = {};     ///< "always", "interval" or "never"
   uint64_t fsync_interval_ms = 0;
   uint64_t segment_size = 0;  ///< bytes per segment file before a new one is started
-  uint64_t bytes = 0;         ///< of every segment file
+  /// Durable sends are refused while the log's file system has less free (0: never).
+  uint64_t disk_free_limit = 0;
+  uint64_t free_bytes = 0;  ///< free in the log's file system at the last check (0: no log yet)
+  uint64_t bytes = 0;       ///< of every segment file
   uint64_t segments = 0;
   uint64_t live_bytes = 0;          ///< of the records still needed (the rest awaits compaction)
   uint64_t records_total = 0;       ///< records appended since the start
@@ -315,8 +318,10 @@ struct LogStatus {
   uint64_t syncs_total = 0;         ///< fdatasync() calls on segment files
   uint64_t recovered_messages = 0;  ///< messages restored from the log at the start
   uint64_t recovery_ms = 0;         ///< how long that recovery took
-  std::string state = {};  ///< "ok", or "failing": writes fail and durable changes are refused
-  std::string error = {};  ///< why it is failing ("" when ok)
+  /// "ok"; "failing": writes fail and durable changes are refused; "low_space":
+  /// free_bytes < disk_free_limit, durable sends are refused, the rest goes on.
+  std::string state = {};
+  std::string error = {};  ///< why it is failing or low on space ("" when ok)
 };
 
 /// The STATUS reply: the broker process and its log.

@@ -31,7 +31,8 @@ json status_reply() {
   return json::parse(R"({"version": "0.1.0", "pid": 4242, "uptime_ms": 93784005,
  "connections": 3, "queues": 5, "durable_queues": 2,
  "log": {"data_dir": "/var/lib/postbox", "fsync": "interval", "fsync_interval_ms": 1000,
-         "segment_size": 67108864, "bytes": 8192, "segments": 2, "live_bytes": 4096,
+         "segment_size": 67108864, "disk_free_limit": 67108864, "free_bytes": 5000000000,
+         "bytes": 8192, "segments": 2, "live_bytes": 4096,
          "records_total": 40, "writes_total": 30, "syncs_total": 20,
          "recovered_messages": 7, "recovery_ms": 3, "state": "ok", "error": ""}})");
 }
@@ -126,6 +127,8 @@ TEST(DurableJson, StatusReadsEveryKey) {
   EXPECT_EQ(l.fsync, "interval");
   EXPECT_EQ(l.fsync_interval_ms, 1000u);
   EXPECT_EQ(l.segment_size, 67108864u);
+  EXPECT_EQ(l.disk_free_limit, 67108864u);
+  EXPECT_EQ(l.free_bytes, 5000000000u);
   EXPECT_EQ(l.bytes, 8192u);
   EXPECT_EQ(l.segments, 2u);
   EXPECT_EQ(l.live_bytes, 4096u);
@@ -239,10 +242,11 @@ TEST(DurableOutput, StatusTextNamesEverything) {
         "uptime              1d 02h 03m 04.005s\n", "connections         3\n",
         "queues              5\n", "durable_queues      2\n",
         "data_dir            /var/lib/postbox\n", "fsync               interval (every 1000 ms)\n",
-        "segment_size        67108864\n", "log_bytes           8192\n", "log_segments        2\n",
-        "live_bytes          4096\n", "records_total       40\n", "writes_total        30\n",
-        "syncs_total         20\n", "recovered           7 messages in 3 ms\n",
-        "state               ok\n", "error               none\n"})
+        "segment_size        67108864\n", "disk_free           5000000000 bytes (limit 67108864)\n",
+        "log_bytes           8192\n", "log_segments        2\n", "live_bytes          4096\n",
+        "records_total       40\n", "writes_total        30\n", "syncs_total         20\n",
+        "recovered           7 messages in 3 ms\n", "state               ok\n",
+        "error               none\n"})
     EXPECT_NE(text.find(line), std::string::npos) << line << text;
   s.uptime_ms = 4005;
   s.log.fsync = "always";

@@ -99,6 +99,7 @@ TEST(ConfigDefaults, AreTheDocumentedValues) {
   EXPECT_EQ(sut.max_frame_size, 16u << 20);
   EXPECT_EQ(sut.max_pending_output, 64ull << 20);
   EXPECT_EQ(sut.spin_us, 50u);
+  EXPECT_EQ(sut.disk_free_limit, 64ull << 20);
   EXPECT_TRUE(sut.queues.empty());
   EXPECT_NO_THROW(validate(sut));
 }
@@ -124,6 +125,7 @@ TEST(ConfigLoad, ReadsEveryKey) {
     "max_frame_size": 8192,
     "max_pending_output": 12345,
     "spin_us": 7,
+    "disk_free_limit": 0,
     "queues": [
       {"name": "jobs", "max_messages": 10, "max_bytes": 20, "max_message_size": 30,
        "mode": "0640", "overflow": "drop-lowest-priority",
@@ -152,6 +154,7 @@ TEST(ConfigLoad, ReadsEveryKey) {
   EXPECT_EQ(sut.max_frame_size, 8192u);
   EXPECT_EQ(sut.max_pending_output, 12345u);
   EXPECT_EQ(sut.spin_us, 7u);
+  EXPECT_EQ(sut.disk_free_limit, 0u);
   ASSERT_EQ(sut.queues.size(), 3u);
   EXPECT_EQ(describe(sut.queues[0]),
             "name=jobs max_messages=10 max_bytes=20 max_message_size=30 mode=0640 "
@@ -284,7 +287,8 @@ TEST(ConfigLoad, RejectsBadInputWithAOneLineMessageNamingTheKey) {
       // unknown keys, at every level
       {R"({"queue_default": {}})",
        "postboxd.json: unknown key 'queue_default' (known: socket, socket_mode, data_dir, fsync, "
-       "fsync_interval_ms, segment_size, log_level, queue_defaults, max_connections, "
+       "fsync_interval_ms, segment_size, disk_free_limit, log_level, queue_defaults, "
+       "max_connections, "
        "max_frame_size, max_pending_output, spin_us, queues)"},
       {R"({"queue_defaults": {"maxbytes": 1}})",
        "postboxd.json: unknown key 'queue_defaults.maxbytes' (known: max_messages, max_bytes, "
@@ -359,6 +363,9 @@ TEST(ConfigLoad, RejectsBadInputWithAOneLineMessageNamingTheKey) {
       {R"({"max_pending_output": 18446744073709551616})",
        "key 'max_pending_output': expected an integer >= 1, got 1.8446744073709552e+19"},
       {R"({"spin_us": 1000001})", "key 'spin_us': expected an integer 0..1000000, got 1000001"},
+      {R"({"disk_free_limit": 1125899906842625})",
+       "key 'disk_free_limit': expected an integer 0..1125899906842624, got 1125899906842625"},
+      {R"({"disk_free_limit": -1})", "key 'disk_free_limit'"},
       {R"({"queue_defaults": {"max_messages": 0}})",
        "key 'queue_defaults.max_messages': expected an integer >= 1, got 0"},
       {R"({"queue_defaults": {"max_bytes": -5}})",
@@ -705,26 +712,12 @@ TEST(ConfigFile, ShippedExampleIsValidAndShowsTheDefaults) {
 TEST(ConfigFile, ShippedExampleMentionsEveryKey) {
   std::ifstream in(POSTBOX_EXAMPLE_CONFIG);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const char* key : {"socket",
-                          "socket_mode",
-                          "data_dir",
-                          "log_level",
-                          "queue_defaults",
-                          "max_messages",
-                          "max_bytes",
-                          "max_message_size",
-                          "mode",
-                          "overflow",
-                          "max_connections",
-                          "max_frame_size",
-                          "max_pending_output",
-                          "spin_us",
-                          "queues",
-                          "name",
-                          "max_deliveries",
-                          "dead_letter",
-                          "lease_ms",
-                          "ttl_ms"}) {
+  for (const char* key :
+       {"socket",          "socket_mode",    "data_dir",           "log_level",   "queue_defaults",
+        "max_messages",    "max_bytes",      "max_message_size",   "mode",        "overflow",
+        "max_connections", "max_frame_size", "max_pending_output", "spin_us",     "disk_free_limit",
+        "queues",          "name",           "max_deliveries",     "dead_letter", "lease_ms",
+        "ttl_ms"}) {
     EXPECT_NE(text.find("\"" + std::string(key) + "\""), std::string::npos) << key;
   }
 }
