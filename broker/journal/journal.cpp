@@ -27,6 +27,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kRetryInterval = std::chrono::seconds(1);
+// Segment files grow by fallocate in steps of this much (or segment_size if
+// smaller) ahead of the writes (Segment::reserve).
+constexpr uint64_t kReserveStep = 4u << 20;
 // An ADD record's fixed fields: kind, queue, id, type, priority, pid, uid,
 // enqueue time, delivery count, due, expiry, key offset, key size, props size.
 constexpr std::size_t kAddFixed = 1 + 4 + 8 + 8 + 1 + 4 + 4 + 8 + 4 + 8 + 8 + 4 + 4 + 4;
@@ -196,6 +199,7 @@ std::string Journal::open_lock_only() {
 void Journal::start_segment() {
   const uint64_t number = segments_.empty() ? 1 : segments_.back()->number + 1;
   SegmentPtr seg = create_segment(dir_, number);  // throws
+  trim_pending_ = !segments_.empty();
   segments_.push_back(seg);
   dir_dirty_ = true;
   Chunk c;
@@ -406,10 +410,18 @@ void Journal::flush() {
   if (failing_) return;  // the retry timer tries again
   while (!unwritten_.empty()) {
     Chunk& c = unwritten_.front();
+    c.segment->reserve(c.offset + c.bytes.size(), std::min(kReserveStep, opts_.segment_size));
     if (!write_chunk(c)) return;
     c.segment->dirty = true;
     written_seq_ = c.last_seq;
     unwritten_.pop_front();
+  }
+  // Everything is written: sealed segments (and the active one at shutdown)
+  // give back their reserve.
+  if (trim_pending_ || closing_) {
+    for (const SegmentPtr& s : segments_)
+      if (s != segments_.back() || closing_) s->trim();
+    trim_pending_ = false;
   }
   maybe_sync();
   release_waiters();

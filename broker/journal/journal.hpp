@@ -176,6 +176,7 @@ class Journal final : public MessageLog {
   bool failing_ = false;
   bool closing_ = false;
   bool rolling_ = false;
+  bool trim_pending_ = false;  // a segment was sealed: trim it once written
   std::string error_;
   /// Segments to delete once everything appended up to the seq is durable.
   std::vector<std::pair<uint64_t, SegmentPtr>> doomed_;

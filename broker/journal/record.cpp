@@ -1,6 +1,7 @@
 // Encoding, decoding and scanning journal records (record.hpp has the format).
 #include "broker/journal/record.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 
@@ -191,11 +192,21 @@ std::optional<Record> decode(std::string_view body) {
   return out;
 }
 
+bool all_zero(std::string_view bytes) noexcept {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
 ScanResult scan(std::string_view bytes, const std::function<void(const Record&)>& each) {
   ScanResult res;
   std::size_t pos = 0;
   while (pos < bytes.size()) {
     const std::size_t left = bytes.size() - pos;
+    // A record's length is never 0, so this stops at the first non-zero byte
+    // of almost every record.
+    if (all_zero(bytes.substr(pos))) {
+      res.zero_tail = left;
+      break;
+    }
     if (left < kRecordHeader) {
       res.end = ScanEnd::torn;
       res.why = "a record header cut short (" + std::to_string(left) + " of 8 bytes)";

@@ -101,9 +101,14 @@ struct ScanResult {
   std::size_t records = 0;
   ScanEnd end = ScanEnd::clean;
   std::string why;  // what was wrong, when not clean
+  /// Zeros from good_bytes to the end: room the journal reserved ahead of its
+  /// writes (Segment::reserve), not damage; the scan ends there, clean.
+  std::size_t zero_tail = 0;
 };
+/// True if every byte is 0 (and for no bytes at all).
+bool all_zero(std::string_view bytes) noexcept;
 /// Calls `each(record)` for every good record of `bytes` (a segment after its
-/// magic), in order, up to the first damage.
+/// magic), in order, up to the first damage or the zeros at its end.
 ScanResult scan(std::string_view bytes, const std::function<void(const Record&)>& each);
 
 }  // namespace postbox::broker::journal

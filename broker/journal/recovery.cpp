@@ -123,11 +123,12 @@ Replay replay(const std::string& dir) {
     apply.segment = numbers[i];
     ScanResult scanned;
     std::size_t keep = 0;
-    if (bytes.size() < magic().size() ||
+    const bool blank = all_zero(bytes);  // created (and perhaps reserved), never written
+    if (blank || bytes.size() < magic().size() ||
         std::string_view(bytes).substr(0, magic().size()) != magic()) {
       // A segment created but never written (the crash came before its
-      // first write) is empty or a cut-short magic; anything else is not ours.
-      const bool torn = magic().starts_with(bytes);
+      // first write) is empty, zeros or a cut-short magic; anything else is not ours.
+      const bool torn = blank || magic().starts_with(bytes);
       scanned.end = torn ? ScanEnd::torn : ScanEnd::corrupt;
       scanned.why =
           torn ? "a segment header cut short" : "no segment header (not a postbox journal file)";
@@ -136,14 +137,17 @@ Replay replay(const std::string& dir) {
       keep = magic().size() + scanned.good_bytes;
     }
     if (scanned.end == ScanEnd::clean) {
-      r.segments.push_back({numbers[i], bytes.size()});
+      // The zeros the journal reserved and never wrote go, as a shutdown
+      // would have trimmed them.
+      if (scanned.zero_tail > 0) truncate_file(path, keep);
+      r.segments.push_back({numbers[i], keep});
       continue;
     }
     r.damage = path + ": " + (scanned.end == ScanEnd::torn ? "torn" : "corrupt") +
                " record at byte " + std::to_string(keep) + ": " + scanned.why;
     r.dropped_bytes += bytes.size() - keep;
     if (keep == 0) {
-      set_aside(path, bytes.empty());
+      set_aside(path, blank);
     } else {
       truncate_file(path, keep);
       r.segments.push_back({numbers[i], keep});

@@ -28,6 +28,26 @@ Segment::~Segment() {
   if (fd >= 0) ::close(fd);
 }
 
+void Segment::reserve(uint64_t end, uint64_t step) {
+  if (end <= allocated || !can_reserve || fd < 0) return;
+  const uint64_t target = (end + step - 1) / step * step;
+  // Mode 0 sets the file size: the reserved blocks read as zeros, which
+  // recovery takes for the end of the records.
+  if (::fallocate(fd, 0, static_cast<off_t>(allocated), static_cast<off_t>(target - allocated)) ==
+      0) {
+    allocated = target;
+    return;
+  }
+  if (errno == EOPNOTSUPP || errno == ENOSYS) can_reserve = false;
+}
+
+void Segment::trim() {
+  if (allocated <= size || fd < 0) return;
+  // Not synced: should the cut be lost in a crash, recovery finds zeros
+  // after the last record, which it cuts itself.
+  if (::ftruncate(fd, static_cast<off_t>(size)) == 0) allocated = size;
+}
+
 std::string segment_path(const std::string& dir, uint64_t number) {
   char name[64];
   std::snprintf(name, sizeof name, "segment-%020llu.wal", static_cast<unsigned long long>(number));

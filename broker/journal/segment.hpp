@@ -17,13 +17,25 @@ struct Segment {
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
 
+  /// Makes the file at least `end` bytes long with fallocate(2), in steps of
+  /// `step`, so that the writes up to there change no file size and an
+  /// fdatasync has no inode to write (~95 µs instead of ~145 on ext4 here,
+  /// and a p99 of 0.2 ms instead of 1-3 ms). Best effort: where it fails
+  /// (ENOSPC, a file system without it) the write itself extends the file.
+  void reserve(uint64_t end, uint64_t step);
+  /// Gives back what reserve() took past `size`, once nothing more is
+  /// written to the segment (sealed, or the journal closing).
+  void trim();
+
   uint64_t number;
   std::string path;
   int fd;
   uint64_t size = 0;        // bytes appended (written or still buffered)
+  uint64_t allocated = 0;   // the file's size: written, or reserved and zero
   uint64_t live_count = 0;  // messages whose latest ADD is here
   uint64_t live_bytes = 0;  // the bytes of those ADD records
   bool dirty = false;       // written since its last fdatasync
+  bool can_reserve = true;  // false once fallocate proved unsupported
 };
 using SegmentPtr = std::shared_ptr<Segment>;
 

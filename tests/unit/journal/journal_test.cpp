@@ -189,6 +189,41 @@ TEST(Journal, RepliesWaitUntilTheirRecordsAreDurable) {
   EXPECT_TRUE(at_once);
 }
 
+/// The sizes of the segment files in `data_dir`'s journal, added up.
+uint64_t segment_files_size(const std::string& data_dir) {
+  uint64_t sum = 0;
+  for (uint64_t n : list_segments(data_dir + "/journal"))
+    sum += std::filesystem::file_size(segment_path(data_dir + "/journal", n));
+  return sum;
+}
+
+TEST(Journal, SegmentsGrowAheadOfTheirWritesAndGiveTheRoomBackOnceSealedOrClosed) {
+  TempDir dir, crashed;
+  constexpr uint64_t kSegment = 4096;  // the step of the reserve too
+  std::size_t sent = 0;
+  {
+    JournalRig a(dir.path(), config::Fsync::never, kSegment);
+    Queue& q = a.declare("jobs");
+    for (; sent < 40; ++sent) {
+      a.send(q, {{.payload = std::string(300, 'x')}});
+      a.settle();
+    }
+    const uint64_t logical = a.journal.status().bytes;
+    ASSERT_GE(a.journal.status().segments, 3u);
+    // Only the active segment holds reserved room, less than one step.
+    const uint64_t on_disk = segment_files_size(dir.path());
+    EXPECT_GT(on_disk, logical);
+    EXPECT_LT(on_disk - logical, kSegment);
+    // A crash now leaves the zeros: recovery finds every message and cuts them.
+    std::filesystem::copy(dir.path(), crashed.path(), std::filesystem::copy_options::recursive);
+    a.journal.close();
+    EXPECT_EQ(segment_files_size(dir.path()), logical);
+  }
+  JournalRig b(crashed.path(), config::Fsync::never, kSegment);
+  ASSERT_NE(b.store.find("jobs"), nullptr);
+  EXPECT_EQ(image_of(*b.store.find("jobs")).size(), sent);
+}
+
 TEST(Journal, CompactionKeepsTheLogNearWhatIsAliveAndCopiesOldMessagesForward) {
   TempDir dir;
   constexpr uint64_t kSegment = 4096;

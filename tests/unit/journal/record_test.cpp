@@ -135,11 +135,29 @@ TEST(JournalRecord, ScanStopsAtEveryCutAndEveryFlippedByteKeepingWhatCameBefore)
   }
 }
 
+TEST(JournalRecord, ZerosToTheEndAreReservedRoomNotDamage) {
+  std::string bytes;
+  append(RemoveRecord{7}, bytes);
+  const std::size_t record = bytes.size();
+  bytes.append(100, '\0');  // what Segment::reserve() leaves after the last write
+  ScanResult r;
+  EXPECT_EQ(scan_all(bytes, &r).size(), 1u);
+  EXPECT_EQ(r.end, ScanEnd::clean);
+  EXPECT_EQ(r.good_bytes, record);
+  EXPECT_EQ(r.zero_tail, 100u);
+  EXPECT_TRUE(scan_all(std::string(64, '\0'), &r).empty());
+  EXPECT_EQ(r.end, ScanEnd::clean);
+  EXPECT_EQ(r.zero_tail, 64u);
+}
+
 TEST(JournalRecord, AZeroOrHugeLengthIsDamageNotARecord) {
-  std::string zeros(64, '\0');  // preallocated or never-written space
+  // A zero length with something after it: a record lost before later ones.
+  std::string zeros(64, '\0');
+  zeros.back() = 1;
   ScanResult r;
   EXPECT_TRUE(scan_all(zeros, &r).empty());
   EXPECT_EQ(r.end, ScanEnd::corrupt);
+  EXPECT_EQ(r.zero_tail, 0u);
   const std::string huge("\xff\xff\xff\xff\0\0\0\0", 8);
   EXPECT_TRUE(scan_all(huge, &r).empty());
   EXPECT_EQ(r.end, ScanEnd::corrupt);

@@ -72,13 +72,16 @@ class TornTail : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::err);  // hundreds of recoveries, each warning about its cut
-    JournalRig rig(dir.path());
-    Queue& q = rig.declare("jobs");
-    for (int i = 0; i < 6; ++i) {
-      const uint64_t id = rig.send(q, {{.type = i + 1, .payload = "message " + std::to_string(i)}});
-      rig.settle();  // one write per message, as separate sends would be
-      sent.push_back(id);
-    }
+    {
+      JournalRig rig(dir.path());
+      Queue& q = rig.declare("jobs");
+      for (int i = 0; i < 6; ++i) {
+        const uint64_t id =
+            rig.send(q, {{.type = i + 1, .payload = "message " + std::to_string(i)}});
+        rig.settle();  // one write per message, as separate sends would be
+        sent.push_back(id);
+      }
+    }  // closed: the room reserved past the last record is given back
     auto names = list_segments(dir.path() + "/journal");
     ASSERT_EQ(names.size(), 1u);
     segment_name = fs::path(segment_path("", names[0])).filename().string();
@@ -117,6 +120,33 @@ TEST_F(TornTail, CutAtEveryByteOfTheLastThreeRecordsRecoversEverythingBefore) {
     ASSERT_EQ(got, before(cut)) << "cut at byte " << cut << " of " << file.size();
   }
   EXPECT_EQ(before(file.size()).size(), sent.size());
+}
+
+// A crash leaves the room the journal reserved (Segment::reserve) as zeros after the
+// last write: at a record boundary that is a clean end, inside a record the damage it was.
+TEST_F(TornTail, ACutFollowedByReservedZerosRecoversTheSameAndLosesTheZeros) {
+  const std::size_t from = records[records.size() - 3].begin;
+  for (std::size_t cut = from; cut <= file.size(); ++cut) {
+    const std::string bytes = file.substr(0, cut) + std::string(4096, '\0');
+    const auto got = recover_from(dir.path(), segment_name, bytes, record_start(cut));
+    ASSERT_EQ(got, before(cut)) << "cut at byte " << cut << " of " << file.size();
+  }
+}
+
+TEST_F(TornTail, ASegmentOfZerosAfterTheLastIsOneNeverWrittenAndIsDeleted) {
+  TempDir copy;
+  fs::copy(dir.path(), copy.path(), fs::copy_options::recursive);
+  const uint64_t next = list_segments(copy.path() + "/journal").back() + 1;
+  write_file(segment_path(copy.path() + "/journal", next), std::string(1 << 16, '\0'));
+  std::set<uint64_t> ids;
+  {
+    JournalRig rig(copy.path());
+    ASSERT_NE(rig.store.find("jobs"), nullptr);
+    for (auto& [id, img] : image_of(*rig.store.find("jobs"))) ids.insert(id);
+  }
+  EXPECT_EQ(ids, std::set<uint64_t>(sent.begin(), sent.end()));
+  for (const auto& entry : fs::directory_iterator(copy.path() + "/journal"))
+    EXPECT_EQ(entry.path().string().find(".dropped"), std::string::npos) << entry.path();
 }
 
 TEST_F(TornTail, AFlippedByteInAnyOfTheLastThreeRecordsLosesOnlyThatRecordAndWhatFollows) {
