@@ -149,7 +149,8 @@ TEST(DurableJson, StatusNeedsEveryKeyWithItsType) {
     j.erase(key);
     expect_protocol_error([&] { detail::parse_status_reply(j.dump()); }, key);
   }
-  for (const auto& [key, value] : status_reply()["log"].items()) {
+  const json reply = status_reply();  // a temporary's member would die before the loop
+  for (const auto& [key, value] : reply["log"].items()) {
     json j = status_reply();
     j["log"].erase(key);
     expect_protocol_error([&] { detail::parse_status_reply(j.dump()); }, "log." + key);
