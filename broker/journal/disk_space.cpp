@@ -43,6 +43,7 @@ void DiskSpace::check() {
     // Not a reason to refuse sends: the writes themselves will tell.
     if (!statvfs_failed_) spdlog::warn("journal: statvfs {}: {}", dir_, std::strerror(errno));
     statvfs_failed_ = true;
+    low_ = false;
     return;
   }
   statvfs_failed_ = false;

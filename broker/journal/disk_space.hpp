@@ -50,7 +50,7 @@ class DiskSpace {
   uint64_t written_ = 0;  // since the last check
   bool low_ = false;
   bool running_ = false;
-  bool statvfs_failed_ = false;  // logged once until it works again
+  bool statvfs_failed_ = false;  // logged once until it works again; not low meanwhile
 };
 
 }  // namespace postbox::broker::journal

@@ -37,22 +37,16 @@ AsyncClient::Awaitable<void> send_on(const BenchOptions& o, AsyncClient& c,
   uint64_t left = messages;
   while (left > 0 || !in_flight.empty()) {
     while (left > 0 && in_flight.size() < o.pipeline) {
-      const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
-      const int64_t now = monotonic_ns();
-      for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), now);
+      int64_t sent_ns = 0;
+      const std::size_t n = stamp_next_send(o, payloads, left, sent_ns);
       // The request is encoded here, so the payloads may be stamped again at once.
-      in_flight.push_back({c.send_batch(queue, std::span(payloads.data(), n), options), n, now});
-      left -= n;
+      in_flight.push_back(
+          {c.send_batch(queue, std::span(payloads.data(), n), options), n, sent_ns});
     }
     InFlight done = std::move(in_flight.front());
     in_flight.pop_front();
     co_await std::move(done.reply);
-    report.messages += done.messages;
-    if (o.consumers == 0) {
-      const int64_t now = monotonic_ns();
-      for (std::size_t i = 0; i < done.messages; ++i)
-        record_latency(report.latency, now, done.sent_ns);
-    }
+    count_acked(o, report, done.messages, done.sent_ns);
   }
 }
 

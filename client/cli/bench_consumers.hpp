@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/cli/bench_workloads.hpp"
 #include "postbox/client.hpp"
@@ -36,6 +37,15 @@ using CheckReply = std::function<void(const Reply&)>;
 /// o.pipeline in flight, each payload stamped with its send time.
 WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGate& gate,
                                const StartBatch& start, const CheckReply& check);
+
+/// A producer's next SEND: up to o.batch of the `left` messages, their
+/// payloads stamped with the time, which it returns in `sent_ns`; takes them
+/// off `left` and returns how many.
+std::size_t stamp_next_send(const BenchOptions& o, std::vector<std::string>& payloads,
+                            uint64_t& left, int64_t& sent_ns);
+/// Counts an acknowledged SEND of `n` messages sent at `sent_ns`; sends only
+/// (no consumers), its acknowledgement latency is the measurement.
+void count_acked(const BenchOptions& o, WorkerReport& report, std::size_t n, int64_t sent_ns);
 
 /// A producer process with o.connections connections in one event loop
 /// (bench_connections.cpp), `messages` split between them, each sending as

@@ -95,6 +95,24 @@ LogActivity log_activity(const BenchOptions& o, uint64_t syncs_before, uint64_t 
 
 }  // namespace
 
+std::size_t stamp_next_send(const BenchOptions& o, std::vector<std::string>& payloads,
+                            uint64_t& left, int64_t& sent_ns) {
+  const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
+  sent_ns = monotonic_ns();
+  for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), sent_ns);
+  left -= n;
+  return n;
+}
+
+void count_acked(const BenchOptions& o, WorkerReport& report, std::size_t n, int64_t sent_ns) {
+  report.messages += n;
+  // Nobody receives: the latency measured is the producer's, from the send
+  // to its acknowledgement (for a durable queue, past the fsync).
+  if (o.consumers != 0) return;
+  const int64_t now = monotonic_ns();
+  for (std::size_t i = 0; i < n; ++i) record_latency(report.latency, now, sent_ns);
+}
+
 WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGate& gate,
                                const StartBatch& start, const CheckReply& check) {
   Client c(o.socket, kBenchClientName);
@@ -105,31 +123,21 @@ WorkerReport produce_pipelined(const BenchOptions& o, uint64_t messages, StartGa
     int64_t sent_ns;
   };
   std::deque<InFlight> in_flight;
-  // Sends only: nobody receives, so the latency measured is the producer's,
-  // from the send to its acknowledgement (for a durable queue, past the fsync).
-  const bool ack_latency = o.consumers == 0;
   gate.ready();
   WorkerReport report;
   uint64_t left = messages;
   while (left > 0 || !in_flight.empty()) {
     while (left > 0 && in_flight.size() < o.pipeline) {
-      const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, o.batch));
-      const int64_t now = monotonic_ns();
-      for (std::size_t i = 0; i < n; ++i) write_stamp(payloads[i].data(), now);
-      in_flight.push_back({start(c, std::span(payloads.data(), n)), n, now});
-      left -= n;
+      int64_t sent_ns = 0;
+      const std::size_t n = stamp_next_send(o, payloads, left, sent_ns);
+      in_flight.push_back({start(c, std::span(payloads.data(), n)), n, sent_ns});
     }
     // wait() writes the requests buffered above before it reads.
     Reply r = c.wait(in_flight.front().ticket);
     const InFlight done = in_flight.front();
     in_flight.pop_front();
     check(r);
-    report.messages += done.messages;
-    if (ack_latency) {
-      const int64_t now = monotonic_ns();
-      for (std::size_t i = 0; i < done.messages; ++i)
-        record_latency(report.latency, now, done.sent_ns);
-    }
+    count_acked(o, report, done.messages, done.sent_ns);
   }
   report.last_ns = monotonic_ns();
   return report;
